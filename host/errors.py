@@ -185,3 +185,58 @@ class BuildFailed(HostFault):
     """`edgewise build` could not produce a module (toolchain missing, compile error)."""
 
     code = "build.failed"
+
+
+# --- actors layer ---------------------------------------------------------------------------
+
+
+class ActorOverloaded(ClientFault):
+    """The actor's mailbox is full; retry later."""
+
+    code = "actor.overloaded"
+    status = 429
+
+
+class ConnectionNotFound(ClientFault):
+    code = "connection.not_found"
+    status = 404
+
+
+class IllegalTransition(HostFault):
+    """An actor's lifecycle was asked for a move its transition table does not allow."""
+
+    code = "actor.illegal_transition"
+
+
+# --- protocol and transports ----------------------------------------------------------------
+
+
+class MethodNotAllowed(ClientFault):
+    code = "route.method_not_allowed"
+    status = 405
+
+
+class ConnectionNotOpen(ClientFault):
+    """A WebSocket frame needs an open connection (connect first, or connect only once)."""
+
+    code = "connection.not_open"
+    status = 409
+
+
+class SlowConsumer(ClientFault):
+    """A WebSocket client did not read its events fast enough; its send queue overflowed."""
+
+    code = "connection.slow_consumer"
+    status = 429
+
+
+class ResponseUnencodable(HostFault):
+    """A reply holds a value the response encoding cannot carry (e.g. NaN in JSON)."""
+
+    code = "response.unencodable"
+
+
+class SessionIllegalTransition(HostFault):
+    """A WebSocket session was asked for a move its transition table does not allow."""
+
+    code = "session.illegal_transition"

@@ -1,0 +1,130 @@
+"""`edgewise dev` and `edgewise serve`: run a node in this process until SIGINT or SIGTERM.
+
+Both open a `Node`, deploy what they were given, start the HTTP/WebSocket server and print one
+line `Edgewise ... ready at URL` once clients can connect. `dev` builds actor folders first and,
+with `--watch`, polls their sources and rebuilds and redeploys a folder when a file changes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from edgewise.host.actors import Node
+from edgewise.host.build import BuildResult, build_actor
+from edgewise.host.config import ActorsConfig, Config, NodeConfig, load_config
+from edgewise.host.errors import ConfigInvalid, EdgewiseError
+from edgewise.host.transports.http import start_server
+
+WATCH_INTERVAL_S = 0.5
+
+
+def _run(main: Callable[[], Awaitable[None]]) -> None:
+    try:
+        import uvloop
+
+        uvloop.run(main())
+    except ImportError:
+        asyncio.run(main())
+
+
+def _default_actor_dirs() -> list[Path]:
+    found = sorted(p.parent for p in Path("examples").glob("*/actor.toml"))
+    if not found:
+        raise ConfigInvalid("no actor folders given and none found under ./examples")
+    return found
+
+
+def _build_all(dirs: list[Path]) -> list[BuildResult]:
+    results = []
+    for actor_dir in dirs:
+        print(f"building {actor_dir} ...", flush=True)
+        result = build_actor(actor_dir)
+        print(f"  {result.manifest.name}: {result.wasm_path}", flush=True)
+        results.append(result)
+    return results
+
+
+async def _deploy(node: Node, result: BuildResult) -> None:
+    await node.deploy(result.wasm_path.read_bytes(), result.manifest.name)
+
+
+def _source_stamp(actor_dir: Path) -> tuple[tuple[str, int], ...]:
+    files = (p for p in actor_dir.rglob("*") if p.is_file() and "out" not in p.parts)
+    return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in files))
+
+
+async def _watch(node: Node, dirs: list[Path]) -> None:
+    loop = asyncio.get_running_loop()
+    stamps = {d: _source_stamp(d) for d in dirs}
+    while True:
+        await asyncio.sleep(WATCH_INTERVAL_S)
+        for actor_dir in dirs:
+            stamp = _source_stamp(actor_dir)
+            if stamp == stamps[actor_dir]:
+                continue
+            stamps[actor_dir] = stamp
+            print(f"change in {actor_dir}: rebuilding ...", flush=True)
+            try:
+                result = await loop.run_in_executor(None, build_actor, actor_dir)
+                await _deploy(node, result)
+            except EdgewiseError as exc:
+                print(f"error: {exc.code}: {exc.message}", file=sys.stderr, flush=True)
+            else:
+                print(f"redeployed {result.manifest.name}", flush=True)
+
+
+async def _serve_until_stopped(
+    config: Config, builds: list[BuildResult], banner: str, watch_dirs: list[Path]
+) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    node = await Node.open(config)
+    try:
+        for result in builds:
+            await _deploy(node, result)
+        server = await start_server(node, config.node.host, config.node.port)
+        try:
+            print(f"Edgewise {banner} ready at {server.url}", flush=True)
+            watcher = asyncio.create_task(_watch(node, watch_dirs)) if watch_dirs else None
+            await stop.wait()
+            print("stopping ...", flush=True)
+            if watcher is not None:
+                watcher.cancel()
+        finally:
+            await server.close()
+    finally:
+        await node.close()
+
+
+def dev(args: argparse.Namespace) -> int:
+    dirs = list(args.actor_dirs) or _default_actor_dirs()
+    builds = _build_all(dirs)
+    actors = ActorsConfig()
+    if args.idle_timeout_s is not None:
+        actors = dataclasses.replace(actors, idle_timeout_s=args.idle_timeout_s)
+    config = Config(
+        node=NodeConfig(host=args.host, port=args.port, data_dir=args.data_dir, node_id="dev"),
+        actors=actors,
+    )
+    watch_dirs = dirs if args.watch else []
+    _run(lambda: _serve_until_stopped(config, builds, "dev node", watch_dirs))
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    if not config.node.admin_token:
+        raise ConfigInvalid(
+            f"{args.config}: [node] admin_token is required by `edgewise serve` "
+            "(admin routes would be open otherwise; use `edgewise dev` for local work)"
+        )
+    _run(lambda: _serve_until_stopped(config, [], "node", []))
+    return 0

@@ -1,0 +1,161 @@
+"""WebSocket frames of protocol v1 as frozen dataclasses, and their wire shapes.
+
+Every frame is a map with a ``"t"`` key naming its type. Client to server: ``connect``,
+``action``, ``subscribe``, ``unsubscribe``. Server to client: ``init``, ``result``, ``error``,
+``event``. ``parse_*`` turn decoded maps into frames (raising ``request.invalid`` with the field
+named); ``to_wire`` turns a frame back into a map for the codec. Action ids are integers or
+strings chosen by the client and echoed in the reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from edgewise.host.errors import RequestInvalid
+
+FrameId = int | str
+MAX_ID_CHARS = 64
+MAX_EVENT_CHARS = 128
+
+
+@dataclass(frozen=True)
+class ConnectFrame:
+    params: Any = None
+
+
+@dataclass(frozen=True)
+class ActionFrame:
+    id: FrameId
+    name: str
+    args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class SubscribeFrame:
+    event: str
+
+
+@dataclass(frozen=True)
+class UnsubscribeFrame:
+    event: str
+
+
+ClientFrame = ConnectFrame | ActionFrame | SubscribeFrame | UnsubscribeFrame
+
+
+@dataclass(frozen=True)
+class InitFrame:
+    actor_id: str
+    conn_id: int
+
+
+@dataclass(frozen=True)
+class ResultFrame:
+    id: FrameId
+    output: Any
+
+
+@dataclass(frozen=True)
+class ErrorFrame:
+    id: FrameId | None
+    code: str
+    message: str
+
+
+@dataclass(frozen=True)
+class EventFrame:
+    name: str
+    args: tuple[Any, ...] = ()
+
+
+ServerFrame = InitFrame | ResultFrame | ErrorFrame | EventFrame
+
+
+def _is_id(value: object) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return 0 <= value < 2**63
+    return isinstance(value, str) and 0 < len(value) <= MAX_ID_CHARS
+
+
+def readable_id(raw: object) -> FrameId | None:
+    """The id of an action frame, if the map has a valid one, so that errors can carry it."""
+    if isinstance(raw, dict):
+        value = raw.get("id")
+        if _is_id(value):
+            return value  # type: ignore[no-any-return]
+    return None
+
+
+def _text(raw: dict[Any, Any], field: str, limit: int) -> str:
+    value = raw.get(field)
+    if not isinstance(value, str) or not value:
+        raise RequestInvalid(f"{raw.get('t')} frame: {field} must be a non-empty string")
+    if len(value) > limit:
+        raise RequestInvalid(f"{raw.get('t')} frame: {field} must be at most {limit} characters")
+    return value
+
+
+def _args(raw: dict[Any, Any]) -> tuple[Any, ...]:
+    value = raw.get("args", [])
+    if not isinstance(value, list | tuple):
+        raise RequestInvalid("action frame: args must be a list")
+    return tuple(value)
+
+
+def parse_client_frame(raw: object) -> ClientFrame:
+    if not isinstance(raw, dict):
+        raise RequestInvalid("frame must be a map")
+    kind = raw.get("t")
+    if kind == "connect":
+        return ConnectFrame(params=raw.get("params"))
+    if kind == "action":
+        if not _is_id(raw.get("id")):
+            raise RequestInvalid("action frame: id must be a non-negative integer or a string")
+        return ActionFrame(id=raw["id"], name=_text(raw, "name", MAX_EVENT_CHARS), args=_args(raw))
+    if kind == "subscribe":
+        return SubscribeFrame(event=_text(raw, "event", MAX_EVENT_CHARS))
+    if kind == "unsubscribe":
+        return UnsubscribeFrame(event=_text(raw, "event", MAX_EVENT_CHARS))
+    raise RequestInvalid(f"unknown frame type {str(kind)[:32]!r}")
+
+
+def parse_server_frame(raw: object) -> ServerFrame:
+    """Used by clients: the same checks in the other direction."""
+    if not isinstance(raw, dict):
+        raise RequestInvalid("frame must be a map")
+    kind = raw.get("t")
+    if kind == "init" and isinstance(raw.get("actor_id"), str) and _is_id(raw.get("conn_id")):
+        return InitFrame(actor_id=raw["actor_id"], conn_id=raw["conn_id"])
+    if kind == "result" and _is_id(raw.get("id")):
+        return ResultFrame(id=raw["id"], output=raw.get("output"))
+    if kind == "error" and isinstance(raw.get("code"), str):
+        return ErrorFrame(id=readable_id(raw), code=raw["code"], message=str(raw.get("message")))
+    if kind == "event" and isinstance(raw.get("name"), str):
+        return EventFrame(name=raw["name"], args=tuple(raw.get("args") or ()))
+    raise RequestInvalid(f"bad server frame of type {str(kind)[:32]!r}")
+
+
+def to_wire(frame: ServerFrame | ClientFrame) -> dict[str, Any]:
+    match frame:
+        case InitFrame(actor_id, conn_id):
+            return {"t": "init", "actor_id": actor_id, "conn_id": conn_id}
+        case ResultFrame(frame_id, output):
+            return {"t": "result", "id": frame_id, "output": output}
+        case ErrorFrame(None, code, message):
+            return {"t": "error", "code": code, "message": message}
+        case ErrorFrame(frame_id, code, message):
+            return {"t": "error", "id": frame_id, "code": code, "message": message}
+        case EventFrame(name, args):
+            return {"t": "event", "name": name, "args": list(args)}
+        case ConnectFrame(params):
+            return {"t": "connect", "params": params}
+        case ActionFrame(frame_id, name, args):
+            return {"t": "action", "id": frame_id, "name": name, "args": list(args)}
+        case SubscribeFrame(event):
+            return {"t": "subscribe", "event": event}
+        case UnsubscribeFrame(event):
+            return {"t": "unsubscribe", "event": event}
+    raise TypeError(f"not a frame: {frame!r}")

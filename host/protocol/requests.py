@@ -1,0 +1,178 @@
+"""Validation of HTTP request bodies and query parameters into frozen request dataclasses.
+
+Each ``parse_*`` function takes an already decoded body (or query values) and either returns a
+request or raises a client fault whose message names the offending field. Actor keys are lists
+of non-empty strings within ``LimitsConfig.max_actor_key_parts`` / ``max_actor_key_bytes``
+(``actor.key_invalid``); an empty list is the key of a singleton actor.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from edgewise.host.config import LimitsConfig
+from edgewise.host.errors import ActorKeyInvalid, ActorNotFound, RequestInvalid
+
+MAX_NAME_CHARS = 128
+MAX_LIST_LIMIT = 1000
+DEFAULT_LIST_LIMIT = 100
+_ACTOR_ID = re.compile(r"[0-9a-f]{32}")
+
+
+@dataclass(frozen=True)
+class PutActorRequest:
+    name: str
+    key: tuple[str, ...]
+    input: Any = None
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    args: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class ListActorsRequest:
+    name: str | None
+    after: str | None
+    limit: int
+
+
+@dataclass(frozen=True)
+class GatewayRequest:
+    name: str
+    key: tuple[str, ...]
+    create: bool
+
+
+def parse_name(value: object, field: str = "name") -> str:
+    """A module or action name: a non-empty string of at most 128 characters."""
+    if not isinstance(value, str) or not value:
+        raise RequestInvalid(f"{field} must be a non-empty string")
+    if len(value) > MAX_NAME_CHARS:
+        raise RequestInvalid(f"{field} must be at most {MAX_NAME_CHARS} characters")
+    return value
+
+
+def parse_actor_id(value: str) -> str:
+    """Actor ids are 32 lowercase hex characters; anything else names no actor."""
+    if _ACTOR_ID.fullmatch(value) is None:
+        raise ActorNotFound(f"no actor with id {value[:64]!r}")
+    return value
+
+
+def parse_key(value: object, limits: LimitsConfig) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple):
+        raise ActorKeyInvalid("key must be a list of strings")
+    if len(value) > limits.max_actor_key_parts:
+        raise ActorKeyInvalid(
+            f"key has {len(value)} parts, at most {limits.max_actor_key_parts} are allowed"
+        )
+    total = 0
+    for index, part in enumerate(value):
+        if not isinstance(part, str):
+            raise ActorKeyInvalid(f"key[{index}] must be a string, got {type(part).__name__}")
+        if not part:
+            raise ActorKeyInvalid(f"key[{index}] must not be empty")
+        total += len(part.encode("utf-8", "surrogatepass"))
+    if total > limits.max_actor_key_bytes:
+        raise ActorKeyInvalid(
+            f"key has {total} bytes, at most {limits.max_actor_key_bytes} are allowed"
+        )
+    return tuple(value)
+
+
+def _require_map(body: object, allowed: frozenset[str]) -> Mapping[str, Any]:
+    if not isinstance(body, dict):
+        raise RequestInvalid("body must be a map")
+    unknown = [k for k in body if k not in allowed]
+    if unknown:
+        raise RequestInvalid(f"body has unknown field {str(unknown[0])[:64]!r}")
+    return body
+
+
+_PUT_FIELDS = frozenset({"name", "key", "input"})
+_ACTION_FIELDS = frozenset({"args"})
+
+
+def parse_put_actor(body: object, limits: LimitsConfig) -> PutActorRequest:
+    fields = _require_map(body, _PUT_FIELDS)
+    if "key" not in fields:
+        raise ActorKeyInvalid("key is required")
+    return PutActorRequest(
+        name=parse_name(fields.get("name")),
+        key=parse_key(fields["key"], limits),
+        input=fields.get("input"),
+    )
+
+
+def parse_action(body: object) -> ActionRequest:
+    """``{"args": [...]}``; a missing body or missing ``args`` means no arguments."""
+    if body is None:
+        return ActionRequest()
+    fields = _require_map(body, _ACTION_FIELDS)
+    return ActionRequest(args=parse_args(fields.get("args", [])))
+
+
+def parse_args(value: object, field: str = "args") -> tuple[Any, ...]:
+    if not isinstance(value, list | tuple):
+        raise RequestInvalid(f"{field} must be a list")
+    return tuple(value)
+
+
+def _single(query: Mapping[str, Sequence[str]], field: str) -> str | None:
+    values = query.get(field, ())
+    if len(values) > 1:
+        raise RequestInvalid(f"query parameter {field} given more than once")
+    return values[0] if values else None
+
+
+def _parse_bool(value: str | None, field: str, default: bool) -> bool:
+    if value is None:
+        return default
+    if value.lower() in ("true", "1", "yes"):
+        return True
+    if value.lower() in ("false", "0", "no"):
+        return False
+    raise RequestInvalid(f"{field} must be true or false, got {value[:16]!r}")
+
+
+def _parse_after(value: str | None) -> str | None:
+    if not value:
+        return None
+    if _ACTOR_ID.fullmatch(value) is None:
+        raise RequestInvalid("after must be an actor id (32 lowercase hex characters)")
+    return value
+
+
+def parse_list_actors(query: Mapping[str, Sequence[str]]) -> ListActorsRequest:
+    name = _single(query, "name")
+    after = _single(query, "after")
+    raw_limit = _single(query, "limit")
+    limit = DEFAULT_LIST_LIMIT
+    if raw_limit is not None:
+        if not raw_limit.isdigit() or not 1 <= int(raw_limit) <= MAX_LIST_LIMIT:
+            raise RequestInvalid(f"limit must be an integer from 1 to {MAX_LIST_LIMIT}")
+        limit = int(raw_limit)
+    return ListActorsRequest(
+        name=None if name is None else parse_name(name),
+        after=_parse_after(after),
+        limit=limit,
+    )
+
+
+def parse_gateway(
+    name: str, query: Mapping[str, Sequence[str]], limits: LimitsConfig
+) -> GatewayRequest:
+    return GatewayRequest(
+        name=parse_name(name),
+        key=parse_key(list(query.get("key", ())), limits),
+        create=_parse_bool(_single(query, "create"), "create", True),
+    )
+
+
+def parse_module_name(query: Mapping[str, Sequence[str]]) -> str:
+    return parse_name(_single(query, "name"))

@@ -1,0 +1,150 @@
+"""The `edgewise` command as a user runs it: help, dev (what `make run` starts), serve, build,
+deploy and actors, with their errors."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from node_process import NodeProcess
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def edgewise(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "edgewise.host.cli.main", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+@pytest.fixture
+def examples_copy(tmp_path: Path) -> Path:
+    """A folder laid out like the repository's top, holding a copy of examples/."""
+    shutil.copytree(REPO / "examples", tmp_path / "examples", ignore=shutil.ignore_patterns("out"))
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "command",
+    [[], ["dev"], ["serve"], ["build"], ["deploy"], ["actors"], ["actors", "list"]],
+)
+def test_help_of_every_command(command: list[str]) -> None:
+    result = edgewise(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage: edgewise" in result.stdout
+
+
+def test_serve_refuses_to_start_without_admin_token(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(f'[node]\nport = 0\ndata_dir = "{tmp_path / "data"}"\n')
+    result = edgewise("serve", "--config", str(config))
+    assert result.returncode == 1
+    assert "config.invalid" in result.stderr and "admin_token" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("[node\nport = 1", "not valid TOML"),
+        ('[node]\nport = "80"', "port must be int"),
+        ("[node]\ncolour = 1", "unknown key 'colour'"),
+        ("[nodes]\n", "unknown table"),
+    ],
+)
+def test_serve_refuses_a_bad_config(tmp_path: Path, text: str, words: str) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(text)
+    result = edgewise("serve", "--config", str(config))
+    assert result.returncode == 1
+    assert "config.invalid" in result.stderr and words in result.stderr
+
+
+def test_build_of_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
+    result = edgewise("build", str(tmp_path / "nowhere"))
+    assert result.returncode == 1
+    assert "build.failed" in result.stderr
+
+
+def test_dev_serves_every_example_by_default(examples_copy: Path) -> None:
+    node = NodeProcess.start(
+        ["dev", "--port", "0", "--data-dir", str(examples_copy / "data")],
+        examples_copy / "dev.log",
+    )
+
+    async def calls() -> None:
+        async with aiohttp.ClientSession() as session:
+            url = f"{node.url}/v1/gateway/counter/actions/increment?key=tour"
+            async with session.post(url, json={"args": [5]}) as response:
+                assert (await response.json()) == {"output": 5}
+            url = f"{node.url}/v1/gateway/chat_room/actions/history?key=lobby"
+            async with session.post(url, json={"args": [10]}) as response:
+                assert (await response.json()) == {"output": []}
+
+    try:
+        asyncio.run(calls())
+    finally:
+        assert node.stop() == 0, node.output
+    assert node.output.count("ready at") == 1
+
+
+def test_deploy_and_actors_commands_against_a_served_node(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text(
+        f'[node]\nport = 0\ndata_dir = "{tmp_path / "data"}"\nadmin_token = "s3cret"\n'
+    )
+    node = NodeProcess.start(["serve", "--config", str(config)], tmp_path / "serve.log")
+    counter = tmp_path / "counter"
+    shutil.copytree(REPO / "examples" / "counter", counter, ignore=shutil.ignore_patterns("out"))
+    remote = ["--url", node.url, "--token", "s3cret"]
+    try:
+        refused = edgewise("deploy", str(counter), "--url", node.url, "--token", "wrong")
+        assert refused.returncode == 1 and "auth.unauthorized" in refused.stderr
+        deployed = edgewise("deploy", str(counter), *remote)
+        assert deployed.returncode == 0, deployed.stderr
+        assert json.loads(deployed.stdout)["name"] == "counter"
+
+        async def create() -> str:
+            async with aiohttp.ClientSession() as session:
+                body = {"name": "counter", "key": ["cli"]}
+                async with session.put(f"{node.url}/v1/actors", json=body) as response:
+                    return str((await response.json())["actor_id"])
+
+        actor_id = asyncio.run(create())
+        listed = edgewise("actors", "list", "--name", "counter", *remote)
+        assert listed.returncode == 0, listed.stderr
+        assert actor_id in listed.stdout
+        shown = edgewise("actors", "get", actor_id, *remote)
+        assert shown.returncode == 0 and '"cli"' in shown.stdout
+        assert edgewise("actors", "destroy", actor_id, *remote).returncode == 0
+        gone = edgewise("actors", "get", actor_id, *remote)
+        assert gone.returncode == 1 and "actor.not_found" in gone.stderr
+    finally:
+        assert node.stop() == 0, node.output
+
+
+def test_dev_watch_redeploys_a_changed_actor(examples_copy: Path) -> None:
+    counter = examples_copy / "examples" / "counter"
+    node = NodeProcess.start(
+        ["dev", "--port", "0", "--watch", "--data-dir", str(examples_copy / "d"), str(counter)],
+        examples_copy / "watch.log",
+    )
+    try:
+        source = next(counter.glob("*.c"))
+        source.write_text(source.read_text() + "\n/* touched */\n")
+        deadline = time.monotonic() + 60
+        while "redeployed counter" not in node.output and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "redeployed counter" in node.output, node.output
+    finally:
+        node.stop()
