@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import cbor2
-
 from edgewise.host.errors import (
     RequestMalformed,
     RequestTooLarge,
@@ -62,7 +61,9 @@ class Codec:
                 return _JSON_ENCODER.encode(value).encode("utf-8")
             return cbor2.dumps(value)
         except (TypeError, ValueError, OverflowError, RecursionError, cbor2.CBOREncodeError) as exc:
-            raise ResponseUnencodable(f"value cannot be encoded as {self.encoding}: {exc}") from None
+            raise ResponseUnencodable(
+                f"value cannot be encoded as {self.encoding}: {exc}"
+            ) from None
 
     def decode(self, data: bytes, max_bytes: int) -> Any:
         if len(data) > max_bytes:
@@ -78,15 +79,15 @@ class Codec:
 
 JSON = Codec("json")
 CBOR = Codec("cbor")
-_CODECS: dict[Encoding, Codec] = {"json": JSON, "cbor": CBOR}
 
 
 def codec_for(encoding: str) -> Codec:
     """The codec named by an ``encoding`` query parameter (``json`` or ``cbor``)."""
-    codec = _CODECS.get(encoding)  # type: ignore[call-overload]
-    if codec is None:
-        raise UnsupportedMediaType(f"encoding must be 'json' or 'cbor', got {encoding!r}")
-    return codec
+    if encoding == "json":
+        return JSON
+    if encoding == "cbor":
+        return CBOR
+    raise UnsupportedMediaType(f"encoding must be 'json' or 'cbor', got {encoding!r}")
 
 
 def _media_type(header: str) -> str:
@@ -101,7 +102,7 @@ def request_codec(content_type: str | None, accept: str | None, has_body: bool) 
             raise UnsupportedMediaType(
                 f"Content-Type must be {JSON_TYPE} or {CBOR_TYPE}, got {content_type!r}"
             )
-        return _CODECS[encoding]
+        return JSON if encoding == "json" else CBOR
     if has_body:
         raise UnsupportedMediaType(f"a body needs a Content-Type of {JSON_TYPE} or {CBOR_TYPE}")
     if accept and CBOR_TYPE in accept.lower():

@@ -85,7 +85,7 @@ def readable_id(raw: object) -> FrameId | None:
     if isinstance(raw, dict):
         value = raw.get("id")
         if _is_id(value):
-            return value  # type: ignore[no-any-return]
+            return value
     return None
 
 
