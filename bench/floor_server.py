@@ -270,7 +270,7 @@ async def connect(request: web.Request) -> web.WebSocketResponse:
                 continue
             await _handle_frame(floor, actor, conn, frame)
     except FloorError as exc:
-        await _send(conn, {"t": "error", "id": None, "code": exc.code, "message": exc.message})
+        await _send(conn, {"t": "error", "code": exc.code, "message": exc.message})
     finally:
         actor.connections.pop(conn.conn_id, None)
         await ws.close()

@@ -165,7 +165,34 @@ static bool read_string(ew_reader *r, uint8_t want, ew_str *out) {
     return true;
 }
 
-bool ew_read_text(ew_reader *r, ew_str *out) { return read_string(r, 3, out); }
+/* Strict UTF-8: no overlong forms, no surrogates, nothing past U+10FFFF. */
+static bool valid_utf8(const uint8_t *p, uint32_t n) {
+    uint32_t i = 0;
+    while (i < n) {
+        uint8_t b = p[i];
+        uint32_t len = b < 0x80 ? 1 : b >= 0xc2 && b <= 0xdf ? 2 : b >= 0xe0 && b <= 0xef ? 3
+                                                            : b >= 0xf0 && b <= 0xf4 ? 4 : 0;
+        if (len == 0 || n - i < len) return false;
+        uint32_t cp = len == 1 ? b : b & (0x7fu >> len);
+        for (uint32_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xc0) != 0x80) return false;
+            cp = cp << 6 | (p[i + k] & 0x3fu);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+bool ew_read_text(ew_reader *r, ew_str *out) {
+    ew_reader save = *r;
+    if (!read_string(r, 3, out)) return false;
+    if (valid_utf8(out->ptr, out->len)) return true;
+    *r = save;
+    return fail(r);
+}
 bool ew_read_bytes(ew_reader *r, ew_str *out) { return read_string(r, 2, out); }
 
 static bool read_container(ew_reader *r, uint8_t want, uint32_t *count) {
@@ -303,7 +330,7 @@ static void write_head(ew_writer *w, uint8_t major, uint64_t arg) {
     uint8_t b[9];
     uint32_t n;
     if (arg < 24) {
-        b[0] = (uint8_t)(major << 5 | arg);
+        b[0] = (uint8_t)((uint64_t)major << 5 | arg);
         n = 1;
     } else {
         uint32_t size = arg <= 0xff ? 1 : arg <= 0xffff ? 2 : arg <= 0xffffffffu ? 4 : 8;

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import cbor2
-
 from edgewise.host.actors.connections import Connections
 from edgewise.host.actors.lifecycle import ActorState, Lifecycle, LifecycleEvent
 from edgewise.host.actors.mailbox import (
@@ -33,7 +32,7 @@ from edgewise.host.actors.mailbox import (
     RunCreate,
     RunDisconnect,
 )
-from edgewise.host.actors.storage_gate import commit
+from edgewise.host.actors.storage_gate import commit, storage_errors
 from edgewise.host.errors import (
     ActionUnknown,
     ActorNotFound,
@@ -43,11 +42,13 @@ from edgewise.host.errors import (
     GuestFault,
     HostFault,
     NodeStopping,
+    StorageFailed,
     UserError,
 )
 from edgewise.host.sandbox import Instance, Module
 from edgewise.host.sandbox.abi import ActorIdentity, TurnEnvelope, TurnResult
 from edgewise.storage import ActorMeta, AlarmEntry, Store, WriteSet
+from edgewise.storage.errors import KeyInvalid, StorageError, ValueInvalid
 
 log = logging.getLogger("edgewise.actors")
 guest_log = logging.getLogger("edgewise.guest")
@@ -103,6 +104,9 @@ class Activation:
             self._worker.cancel()
             await asyncio.gather(self._worker, return_exceptions=True)
         self.mailbox.fail_all(NodeStopping("node is stopping"))
+
+    def release(self) -> None:
+        """Close the instance; only once no turn can be running (the thread pool is shut)."""
         self._drop_instance()
 
     # --- the worker ---------------------------------------------------------------------
@@ -110,8 +114,7 @@ class Activation:
     async def _work(self) -> None:
         while not self._left:
             if not await self.mailbox.wait(self._services.idle_timeout_s):
-                if self._stopping or self.lifecycle.allows(LifecycleEvent.IDLE_TIMEOUT_REACHED):
-                    self._fall_asleep(LifecycleEvent.IDLE_TIMEOUT_REACHED)
+                self._fall_asleep(LifecycleEvent.IDLE_TIMEOUT_REACHED)
                 continue
             letter = self.mailbox.take()
             if letter is None:
@@ -124,7 +127,8 @@ class Activation:
         if letter.reply.cancelled():
             return
         try:
-            value = await self._run(letter.command)
+            with storage_errors():
+                value = await self._run(letter.command)
         except EdgewiseError as error:
             outcome: tuple[bool, Any] = (False, error)
         except Exception:
@@ -176,10 +180,19 @@ class Activation:
             result = await self._execute(self._envelope("wake"), ws)
             await self._finish(result, ws)
         except EdgewiseError:
+            self._drop_instance()
             if self.lifecycle.state is ActorState.ACTIVATING:
                 self.lifecycle.apply(LifecycleEvent.ACTIVATION_FAILED, now_ms())
             raise
+        if self._left:
+            raise ActorNotFound(f"actor {self.actor_id} does not exist")
         self._activated()
+
+    def _fault(self) -> None:
+        """The turn failed before its outputs were released: start afresh next turn."""
+        self._drop_instance()
+        if self.lifecycle.state is ActorState.ACTIVE:
+            self.lifecycle.apply(LifecycleEvent.TURN_FAULTED, now_ms())
 
     def _activated(self) -> None:
         if self.lifecycle.state is ActorState.ACTIVATING:
@@ -202,13 +215,12 @@ class Activation:
             envelope = self._envelope("alarm", alarm=entry.name, payload=_decode(entry.payload))
         try:
             result = await self._execute(envelope, ws)
-        except GuestFault:
-            if self.lifecycle.state is ActorState.ACTIVE:
-                self.lifecycle.apply(LifecycleEvent.TURN_FAULTED, now_ms())
+            if isinstance(command, RunConnect) and (result.refuse or result.error):
+                self._services.connections.remove(command.conn)
+            await self._finish(result, ws)
+        except EdgewiseError:
+            self._fault()
             raise
-        if isinstance(command, RunConnect) and (result.refuse or result.error):
-            self._services.connections.remove(command.conn)
-        await self._finish(result, ws)
         if result.refuse is not None:
             raise ConnectionRefused(f"connection refused: {result.refuse}")
         if result.error is not None:
@@ -238,6 +250,9 @@ class Activation:
         except EdgewiseError:
             self._drop_instance()
             raise
+        except StorageError as error:
+            self._drop_instance()
+            raise StorageFailed(f"storage failed: {error.message}") from error
         except Exception as exc:
             log.exception("actor %s: %s turn failed in the host", self.actor_id, envelope.kind)
             self._drop_instance()
@@ -245,10 +260,14 @@ class Activation:
 
     async def _finish(self, result: TurnResult, ws: WriteSet) -> None:
         """Put the result's effects in the write set, commit, then release outputs."""
-        for name in result.cancel_alarms:
-            ws.cancel_alarm(name)
-        for alarm in result.set_alarms:
-            ws.set_alarm(AlarmEntry(self.actor_id, alarm.name, alarm.at_ms, _encode(alarm.payload)))
+        try:
+            for name in result.cancel_alarms:
+                ws.cancel_alarm(name)
+            for alarm in result.set_alarms:
+                payload = _encode(alarm.payload)
+                ws.set_alarm(AlarmEntry(self.actor_id, alarm.name, alarm.at_ms, payload))
+        except (KeyInvalid, ValueInvalid) as error:
+            raise GuestBadResult(f"the turn set an invalid alarm: {error.message}") from None
         if result.destroy:
             ws.destroy_actor()
         await commit(self._services.store, ws)

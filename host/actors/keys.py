@@ -32,7 +32,5 @@ def validate_key(key: object, limits: LimitsConfig) -> tuple[str, ...]:
         except UnicodeEncodeError:
             raise ActorKeyInvalid(f"actor key part {index} is not valid UTF-8") from None
     if total > limits.max_actor_key_bytes:
-        raise ActorKeyInvalid(
-            f"actor key is {total} bytes, more than {limits.max_actor_key_bytes}"
-        )
+        raise ActorKeyInvalid(f"actor key is {total} bytes, more than {limits.max_actor_key_bytes}")
     return parts

@@ -87,10 +87,9 @@ class Mailbox:
         return self._letters.popleft()
 
     async def wait(self, timeout_s: float) -> bool:
-        """Wait until a letter is waiting (True) or the timeout passes (False)."""
+        """Wait until a letter (or a wake) arrived (True) or the timeout passed (False)."""
         if self._letters:
             return True
-        self._arrived.clear()
         try:
             await asyncio.wait_for(self._arrived.wait(), timeout_s)
         except TimeoutError:

@@ -2,8 +2,8 @@
 
 The encoding of a request is chosen by its ``Content-Type`` (``application/json`` or
 ``application/cbor``; parameters such as ``charset`` are ignored). A request without a body may
-omit it; its response encoding then follows ``Accept`` (CBOR when it names ``application/cbor``,
-else JSON). A response is always written in the request's encoding.
+omit it (any other type is then ignored); its response encoding follows ``Accept`` (CBOR when it
+names ``application/cbor``, else JSON). A response is always written in the request's encoding.
 
 JSON cannot carry byte strings: the JSON codec writes ``bytes`` values as standard base64 text
 (so they come back as ``str``). Values JSON cannot represent at all (NaN, infinities, CBOR tags)
@@ -96,15 +96,13 @@ def _media_type(header: str) -> str:
 
 def request_codec(content_type: str | None, accept: str | None, has_body: bool) -> Codec:
     """The codec of a request, which is also the codec of its response."""
-    if content_type:
-        encoding = _CONTENT_TYPES.get(_media_type(content_type))
-        if encoding is None:
-            raise UnsupportedMediaType(
-                f"Content-Type must be {JSON_TYPE} or {CBOR_TYPE}, got {content_type!r}"
-            )
+    encoding = _CONTENT_TYPES.get(_media_type(content_type)) if content_type else None
+    if encoding is not None:
         return JSON if encoding == "json" else CBOR
     if has_body:
-        raise UnsupportedMediaType(f"a body needs a Content-Type of {JSON_TYPE} or {CBOR_TYPE}")
+        raise UnsupportedMediaType(
+            f"a body needs a Content-Type of {JSON_TYPE} or {CBOR_TYPE}, got {content_type!r}"
+        )
     if accept and CBOR_TYPE in accept.lower():
         return CBOR
     return JSON

@@ -1,0 +1,186 @@
+"""Build an actor directory (``actor.toml`` + sources) into ``NAME.wasm`` + ``NAME.manifest.json``.
+
+`read_actor_spec` validates ``actor.toml``; `build_actor` compiles with the ``zig`` toolchain from
+the ``ziglang`` package (``python -m ziglang``), linking the guest SDK of ``guest-sdk/`` (found
+beside this package, or at ``$EDGEWISE_GUEST_SDK``), then checks the output against guest ABI v1
+with `abi_problems` and writes the manifest. Every failure raises `BuildFailed` with a message that
+says what to fix, including the compiler's own error text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgewise.host.errors import BuildFailed
+from edgewise.host.manifest import (
+    ABI_VERSION,
+    LANGUAGES,
+    NAME_PATTERN,
+    Manifest,
+    abi_problems,
+    manifest_filename,
+)
+
+COMPILE_TIMEOUT_S = 600.0
+
+
+@dataclass(frozen=True)
+class ActorSpec:
+    """The ``[actor]`` table of an ``actor.toml``, with source paths made absolute."""
+
+    name: str
+    language: str
+    sources: tuple[Path, ...]
+    actions: tuple[str, ...] | None
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    wasm_path: Path
+    manifest_path: Path
+    manifest: Manifest
+
+
+def guest_sdk_dir() -> Path:
+    override = os.environ.get("EDGEWISE_GUEST_SDK")
+    return Path(override) if override else Path(__file__).resolve().parents[1] / "guest-sdk"
+
+
+def zig_cache_dir() -> Path:
+    override = os.environ.get("EDGEWISE_ZIG_CACHE")
+    return Path(override) if override else Path.home() / ".cache" / "edgewise" / "zig"
+
+
+def read_actor_spec(actor_dir: Path) -> ActorSpec:
+    toml_path = actor_dir / "actor.toml"
+    try:
+        raw = tomllib.loads(toml_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BuildFailed(f"{toml_path} not found: an actor directory needs actor.toml") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise BuildFailed(f"{toml_path} is not valid TOML: {exc}") from None
+    table = raw.get("actor")
+    if not isinstance(table, dict):
+        raise BuildFailed(f"{toml_path} needs an [actor] table")
+    unknown = set(table) - {"name", "language", "sources", "actions"}
+    if unknown:
+        raise BuildFailed(f"{toml_path}: unknown key {sorted(unknown)[0]!r} in [actor]")
+    name = table.get("name")
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name):
+        raise BuildFailed(f"{toml_path}: name must be a string matching {NAME_PATTERN.pattern}")
+    language = table.get("language")
+    if not isinstance(language, str) or language not in LANGUAGES:
+        raise BuildFailed(
+            f"{toml_path}: unknown language {language!r}, expected one of {LANGUAGES}"
+        )
+    return ActorSpec(
+        name=name,
+        language=language,
+        sources=_sources(toml_path, actor_dir, table.get("sources")),
+        actions=_actions(toml_path, table.get("actions")),
+    )
+
+
+def _sources(toml_path: Path, actor_dir: Path, raw: Any) -> tuple[Path, ...]:
+    if not isinstance(raw, list) or not raw or not all(isinstance(s, str) for s in raw):
+        raise BuildFailed(f"{toml_path}: sources must be a non-empty list of file names")
+    paths = tuple((actor_dir / s).resolve() for s in raw)
+    for path in paths:
+        if not path.is_file():
+            raise BuildFailed(f"{toml_path}: source {path} not found")
+        if path.suffix not in (".c", ".zig"):
+            raise BuildFailed(f"{toml_path}: source {path.name} is neither .c nor .zig")
+    return paths
+
+
+def _actions(toml_path: Path, raw: Any) -> tuple[str, ...] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list) or not all(isinstance(a, str) and a for a in raw):
+        raise BuildFailed(f"{toml_path}: actions must be a list of non-empty strings")
+    return tuple(raw)
+
+
+def compile_command(spec: ActorSpec, sdk: Path, wasm_path: Path) -> list[str]:
+    zig = [sys.executable, "-m", "ziglang"]
+    c_sdk = sdk / "c"
+    c_sources = [str(s) for s in spec.sources if s.suffix == ".c"]
+    if spec.language == "c":
+        if len(c_sources) != len(spec.sources):
+            raise BuildFailed(f"actor {spec.name}: a C actor has only .c sources")
+        return [*zig, "cc", "--target=wasm32-freestanding", "-Os", "-std=c11", "-nostdlib",
+                "-Wall", "-Wl,--no-entry", "-Wl,--strip-all", f"-I{c_sdk}", "-o", str(wasm_path),
+                *c_sources, str(c_sdk / "edgewise.c")]  # fmt: skip
+    roots = [s for s in spec.sources if s.suffix == ".zig"]
+    if len(roots) != 1:
+        raise BuildFailed(f"actor {spec.name}: a Zig actor has exactly one .zig source (its root)")
+    return [*zig, "build-exe", "-target", "wasm32-freestanding", "-fno-entry", "-O", "ReleaseSmall",
+            "-fstrip", f"-femit-bin={wasm_path}", "-cflags", "-Os", "-std=c11", "--",
+            str(c_sdk / "edgewise.c"), *c_sources, f"-I{c_sdk}", "--dep", "edgewise",
+            f"-Mroot={roots[0]}", f"-Medgewise={sdk / 'zig' / 'edgewise.zig'}"]  # fmt: skip
+
+
+def _run_compiler(command: list[str], out_dir: Path, name: str) -> None:
+    if importlib.util.find_spec("ziglang") is None:
+        raise BuildFailed("toolchain missing: pip install ziglang")
+    env = dict(os.environ)
+    env["ZIG_GLOBAL_CACHE_DIR"] = str(zig_cache_dir())
+    env["ZIG_LOCAL_CACHE_DIR"] = str(out_dir / ".zig-cache")
+    try:
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S, check=False
+        )
+    except subprocess.TimeoutExpired:
+        raise BuildFailed(
+            f"actor {name}: the compiler ran past {COMPILE_TIMEOUT_S:.0f} s"
+        ) from None
+    except OSError as exc:
+        raise BuildFailed(f"actor {name}: could not run the compiler: {exc}") from None
+    if done.returncode != 0:
+        raise BuildFailed(
+            f"actor {name} failed to compile:\n{(done.stderr or done.stdout).strip()}"
+        )
+
+
+def build_actor(actor_dir: Path, out_dir: Path | None = None) -> BuildResult:
+    spec = read_actor_spec(actor_dir)
+    out = (out_dir if out_dir is not None else actor_dir / "out").resolve()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BuildFailed(f"cannot create the output directory {out}: {exc}") from None
+    sdk = guest_sdk_dir()
+    if not (sdk / "c" / "edgewise.h").is_file():
+        raise BuildFailed(f"guest SDK not found at {sdk} (set EDGEWISE_GUEST_SDK)")
+    wasm_path = out / f"{spec.name}.wasm"
+    wasm_path.unlink(missing_ok=True)
+    _run_compiler(compile_command(spec, sdk, wasm_path), out, spec.name)
+    wasm = wasm_path.read_bytes()
+    problems = abi_problems(wasm)
+    if problems:
+        wasm_path.unlink()
+        raise BuildFailed(f"actor {spec.name} does not satisfy guest ABI v1: {'; '.join(problems)}")
+    manifest = Manifest(
+        name=spec.name,
+        abi_version=ABI_VERSION,
+        language=spec.language,
+        actions=spec.actions,
+        sha256=hashlib.sha256(wasm).hexdigest(),
+        size_bytes=len(wasm),
+    )
+    manifest_path = out / manifest_filename(spec.name)
+    manifest_path.write_text(manifest.to_json(), encoding="utf-8")
+    return BuildResult(wasm_path=wasm_path, manifest_path=manifest_path, manifest=manifest)
+
+
+def build_actors(dirs: Iterable[Path]) -> list[BuildResult]:
+    return [build_actor(d) for d in dirs]

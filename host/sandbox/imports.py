@@ -1,0 +1,148 @@
+"""The host imports of guest ABI v1 (module ``ew``, spec section 3), over a ``TurnHost``.
+
+Each handler receives the running ``GuestCall`` (whose ``turn`` is the ``TurnContext`` of the
+turn in progress), the caller's store context and the raw i32/i64 arguments. Pointers and lengths
+are read as unsigned 32-bit; every range is bounds-checked by ``GuestCall`` (``guest.bad_pointer``).
+Size limits answer with the spec's negative codes: ``-1`` not found, ``-2`` value too large,
+``-3`` key too large, ``-5`` invalid argument. ``random`` past 65536 bytes has no way to answer an
+error, so it ends the turn with ``guest.trapped``. ``log`` clamps the level to 0..3 and keeps at
+most ``LOG_TEXT_BYTES`` bytes of text (invalid UTF-8 replaced).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import cbor2
+from edgewise.host.config import LimitsConfig
+from edgewise.host.errors import GuestTrapped
+from edgewise.host.sandbox.fastcall import GuestCall, HostImport
+
+NOT_FOUND = -1
+VALUE_TOO_LARGE = -2
+KEY_TOO_LARGE = -3
+INVALID_ARGUMENT = -5
+MAX_LIST_LIMIT = 1000
+MAX_RANDOM_BYTES = 65536
+LOG_TEXT_BYTES = 16 * 1024
+_U32 = 0xFFFFFFFF
+_I32_MAX = 0x7FFFFFFF
+
+
+class TurnHost(Protocol):
+    """What a turn may do to storage; a storage ``WriteSet`` satisfies it."""
+
+    def get(self, key: bytes) -> bytes | None: ...
+
+    def put(self, key: bytes, value: bytes) -> None: ...
+
+    def delete(self, key: bytes) -> None: ...
+
+    def list(self, prefix: bytes, start_after: bytes, limit: int) -> list[tuple[bytes, bytes]]: ...
+
+
+@dataclass(frozen=True)
+class TurnContext:
+    host: TurnHost
+    log: Callable[[int, str], None]
+    limits: LimitsConfig
+
+
+def _key_problem(length: int, limits: LimitsConfig) -> int:
+    if length == 0:
+        return INVALID_ARGUMENT
+    if length > limits.max_key_bytes:
+        return KEY_TOO_LARGE
+    return 0
+
+
+def kv_get(call: GuestCall, ctx: Any, kptr: int, klen: int, dst: int, cap: int) -> int:
+    turn: TurnContext = call.turn
+    klen &= _U32
+    problem = _key_problem(klen, turn.limits)
+    if problem:
+        return problem
+    value = turn.host.get(call.read(kptr & _U32, klen, "kv_get key", ctx))
+    if value is None:
+        return NOT_FOUND
+    if len(value) <= cap & _U32:
+        call.write(dst & _U32, value, "kv_get buffer", ctx)
+    return len(value)
+
+
+def kv_put(call: GuestCall, ctx: Any, kptr: int, klen: int, vptr: int, vlen: int) -> int:
+    turn: TurnContext = call.turn
+    klen, vlen = klen & _U32, vlen & _U32
+    problem = _key_problem(klen, turn.limits)
+    if problem:
+        return problem
+    if vlen > turn.limits.max_value_bytes:
+        return VALUE_TOO_LARGE
+    key = call.read(kptr & _U32, klen, "kv_put key", ctx)
+    turn.host.put(key, call.read(vptr & _U32, vlen, "kv_put value", ctx))
+    return 0
+
+
+def kv_delete(call: GuestCall, ctx: Any, kptr: int, klen: int) -> int:
+    turn: TurnContext = call.turn
+    klen &= _U32
+    problem = _key_problem(klen, turn.limits)
+    if problem:
+        return problem
+    turn.host.delete(call.read(kptr & _U32, klen, "kv_delete key", ctx))
+    return 0
+
+
+def kv_list(
+    call: GuestCall, ctx: Any, pptr: int, plen: int, aptr: int, alen: int, limit: int, dst: int,
+    cap: int,
+) -> int:  # fmt: skip
+    turn: TurnContext = call.turn
+    plen, alen = plen & _U32, alen & _U32
+    if plen > turn.limits.max_key_bytes or alen > turn.limits.max_key_bytes:
+        return KEY_TOO_LARGE
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        return INVALID_ARGUMENT
+    prefix = call.read(pptr & _U32, plen, "kv_list prefix", ctx)
+    after = call.read(aptr & _U32, alen, "kv_list start key", ctx)
+    page = turn.host.list(prefix, after, limit)
+    encoded = cbor2.dumps([[key, value] for key, value in page])
+    if len(encoded) > _I32_MAX:
+        return VALUE_TOO_LARGE
+    if len(encoded) <= cap & _U32:
+        call.write(dst & _U32, encoded, "kv_list buffer", ctx)
+    return len(encoded)
+
+
+def log(call: GuestCall, ctx: Any, level: int, ptr: int, length: int) -> None:
+    turn: TurnContext = call.turn
+    ptr, length = ptr & _U32, length & _U32
+    call.check(ptr, length, "log text", ctx)
+    text = call.read(ptr, min(length, LOG_TEXT_BYTES), "log text", ctx)
+    turn.log(min(max(level, 0), 3), text.decode("utf-8", errors="replace"))
+
+
+def now_ms(call: GuestCall, ctx: Any) -> int:
+    return time.time_ns() // 1_000_000
+
+
+def random(call: GuestCall, ctx: Any, dst: int, length: int) -> None:
+    length &= _U32
+    if length > MAX_RANDOM_BYTES:
+        raise GuestTrapped(f"random asked for {length} bytes, more than {MAX_RANDOM_BYTES}")
+    call.write(dst & _U32, os.urandom(length), "random buffer", ctx)
+
+
+HOST_IMPORTS = (
+    HostImport("kv_get", ("i32",) * 4, "i32", kv_get),
+    HostImport("kv_put", ("i32",) * 4, "i32", kv_put),
+    HostImport("kv_delete", ("i32",) * 2, "i32", kv_delete),
+    HostImport("kv_list", ("i32",) * 7, "i32", kv_list),
+    HostImport("log", ("i32",) * 3, None, log),
+    HostImport("now_ms", (), "i64", now_ms),
+    HostImport("random", ("i32",) * 2, None, random),
+)

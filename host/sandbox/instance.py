@@ -1,0 +1,153 @@
+"""One live actor instance: its own wasmtime Store, and the turn it runs.
+
+A turn is one export call: ``ew_alloc(len)``, the envelope copied in, the epoch deadline set,
+``ew_turn(ptr, len)``, the packed i64 ``(ptr << 32) | len`` unpacked, bounds-checked and copied
+out, then ``TurnResult.decode``. Everything that can go wrong is mapped to a ``GuestFault``:
+an epoch interrupt is ``guest.timeout``; a trap, bad pointer or bad result while linear memory is
+within one growth step (``oom_margin``) of ``max_memory_bytes`` (or ``ew_alloc`` returning 0) is
+``guest.out_of_memory``; other traps are ``guest.trapped``. Messages name the trap code, never a
+host path. After any failure inside the guest the instance is closed and must be replaced.
+
+``run_turn`` may be called from any thread (wasm runs with the GIL released), but one instance
+must never run two turns at once: that is the caller's promise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import wasmtime
+from edgewise.host.config import LimitsConfig
+from edgewise.host.errors import (
+    EdgewiseError,
+    GuestBadPointer,
+    GuestBadResult,
+    GuestFault,
+    GuestOutOfMemory,
+    GuestTimeout,
+    GuestTooLarge,
+    GuestTrapped,
+    HostFault,
+)
+from edgewise.host.sandbox.abi import TurnEnvelope, TurnResult
+from edgewise.host.sandbox.engine import epoch_ticks, shared_engine
+from edgewise.host.sandbox.fastcall import CallTrapped, GuestCall
+from edgewise.host.sandbox.imports import TurnContext, TurnHost
+
+_U32 = 0xFFFFFFFF
+WASM_PAGE_BYTES = 65536
+
+
+def oom_margin(max_memory_bytes: int) -> int:
+    """How close to the limit memory must be for a failure to count as out of memory."""
+    return max(WASM_PAGE_BYTES, max_memory_bytes // 16)
+
+
+class Instance:
+    """A module instantiated in a fresh Store under ``limits``; context manager."""
+
+    def __init__(self, pre: wasmtime.InstancePre, limits: LimitsConfig) -> None:
+        self._limits = limits
+        self._deadline = epoch_ticks(limits.turn_timeout_ms)
+        self._store: wasmtime.Store | None = wasmtime.Store(shared_engine())
+        self._store.set_limits(memory_size=limits.max_memory_bytes)
+        self._store.set_epoch_deadline(self._deadline)
+        try:
+            self._call = GuestCall(pre, self._store)
+        except CallTrapped as exc:
+            self.close()
+            raise self._instantiation_fault(exc) from None
+
+    def __enter__(self) -> Instance:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._store is None
+
+    def close(self) -> None:
+        store, self._store = self._store, None
+        if store is not None:
+            store.close()
+
+    def run_turn(
+        self, envelope: TurnEnvelope, host: TurnHost, log: Callable[[int, str], None]
+    ) -> TurnResult:
+        """Run one turn; raises a GuestFault (and closes this instance) if the guest fails."""
+        if self._store is None:
+            raise ValueError("instance is closed")
+        data = envelope.encode()
+        try:
+            return TurnResult.decode(self._exchange(data, TurnContext(host, log, self._limits)))
+        except CallTrapped as exc:
+            fault: EdgewiseError = self._trap_fault(exc)
+        except (GuestBadPointer, GuestBadResult) as exc:
+            fault = self._out_of_memory("guest failed", exc.message) or exc
+        except EdgewiseError as exc:
+            fault = exc
+        except Exception as exc:
+            self.close()
+            raise HostFault(f"a host import failed: {type(exc).__name__}") from exc
+        self.close()
+        raise fault
+
+    def _exchange(self, data: bytes, turn: TurnContext) -> bytes:
+        assert self._store is not None
+        call = self._call
+        call.turn = turn
+        try:
+            self._store.set_epoch_deadline(self._deadline)
+            ptr = call.call_alloc(len(data))
+            if ptr == 0:
+                raise GuestOutOfMemory(f"ew_alloc returned 0 for a {len(data)}-byte envelope")
+            call.write(ptr, data, "ew_alloc result")
+            packed = call.call_turn(ptr, len(data))
+        finally:
+            call.turn = None
+        result_ptr, result_len = packed >> 32, packed & _U32
+        if result_len > self._limits.max_message_bytes:
+            raise GuestTooLarge(
+                f"turn result is {result_len} bytes, "
+                f"limit is {self._limits.max_message_bytes} (max_message_bytes)"
+            )
+        return call.read(result_ptr, result_len, "turn result")
+
+    def _out_of_memory(self, what: str, detail: str) -> GuestOutOfMemory | None:
+        limit = self._limits.max_memory_bytes
+        size = self._call.memory_size()
+        if size + oom_margin(limit) <= limit:
+            return None
+        return GuestOutOfMemory(
+            f"{what} ({detail}) with linear memory at {size} of {limit} bytes (max_memory_bytes)"
+        )
+
+    def _trap_fault(self, exc: CallTrapped) -> GuestFault:
+        if exc.code is wasmtime.TrapCode.INTERRUPT:
+            return GuestTimeout(
+                f"turn ran past its CPU deadline of {self._limits.turn_timeout_ms} ms "
+                "(trap code interrupt)"
+            )
+        detail = _describe(exc)
+        return self._out_of_memory("guest trapped", detail) or GuestTrapped(
+            f"guest trapped: {detail}"
+        )
+
+    def _instantiation_fault(self, exc: CallTrapped) -> GuestFault:
+        if exc.code is wasmtime.TrapCode.INTERRUPT:
+            return GuestTimeout("module start ran past its CPU deadline (trap code interrupt)")
+        if exc.code is None and "memory" in str(exc):
+            return GuestOutOfMemory(
+                "module needs more linear memory than max_memory_bytes "
+                f"({self._limits.max_memory_bytes} bytes)"
+            )
+        return GuestTrapped(f"module could not be instantiated: {_describe(exc)}")
+
+
+def _describe(exc: CallTrapped) -> str:
+    if exc.code is None:
+        return str(exc).splitlines()[0][:200] if str(exc) else "unknown failure"
+    name = exc.code.name.lower()
+    return f"{name.replace('_', ' ')} (trap code {name})"

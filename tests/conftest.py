@@ -1,0 +1,72 @@
+"""Shared fixtures: built example actors, real nodes on tmp_path and real servers on 127.0.0.1.
+
+- ``built_examples`` (session): ``{"counter": BuildResult, "chat_room": BuildResult}``, built
+  with ``edgewise.host.build.build_actor`` into a tmp copy of each example folder.
+- ``make_node(**tables)`` (function): opens a ``Node`` on its own folder under ``tmp_path`` with
+  both examples deployed. Keyword arguments are config tables, e.g.
+  ``await make_node(actors={"connect_timeout_s": 0.2}, limits={"max_message_bytes": 4096})``.
+  Every node made is closed at the end of the test.
+- ``node``: ``await make_node()`` with defaults.
+- ``server``: ``start_server(node, "127.0.0.1", 0)``, closed at the end of the test; ``server.url``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from edgewise.host.actors import Node
+from edgewise.host.build import BuildResult, build_actor
+from edgewise.host.config import config_from_dict
+from edgewise.host.transports.http import RunningServer, start_server
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLE_NAMES = ("counter", "chat_room")
+
+MakeNode = Callable[..., Awaitable[Node]]
+
+
+@pytest.fixture(scope="session")
+def built_examples(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuildResult]:
+    root = tmp_path_factory.mktemp("examples")
+    built: dict[str, BuildResult] = {}
+    for name in EXAMPLE_NAMES:
+        copy = root / name
+        shutil.copytree(EXAMPLES / name, copy, ignore=shutil.ignore_patterns("out", ".zig-cache"))
+        built[name] = build_actor(copy)
+    return built
+
+
+@pytest.fixture
+async def make_node(
+    tmp_path: Path, built_examples: dict[str, BuildResult]
+) -> AsyncIterator[MakeNode]:
+    nodes: list[Node] = []
+
+    async def make(**tables: dict[str, Any]) -> Node:
+        raw: dict[str, Any] = {table: dict(values) for table, values in tables.items()}
+        raw.setdefault("node", {}).setdefault("data_dir", str(tmp_path / f"node{len(nodes)}"))
+        node = await Node.open(config_from_dict(raw))
+        nodes.append(node)
+        for result in built_examples.values():
+            await node.deploy(result.wasm_path.read_bytes(), result.manifest.name)
+        return node
+
+    yield make
+    for node in reversed(nodes):
+        await node.close()
+
+
+@pytest.fixture
+async def node(make_node: MakeNode) -> Node:
+    return await make_node()
+
+
+@pytest.fixture
+async def server(node: Node) -> AsyncIterator[RunningServer]:
+    running = await start_server(node, "127.0.0.1", 0)
+    yield running
+    await running.close()
