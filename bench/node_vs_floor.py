@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--wake-idle-s", type=float, default=0.5, help="(d) node idle_timeout_s")
     p.add_argument("--rss-actors", type=int, default=10000, help="(e) actors activated")
     p.add_argument("--rss-concurrency", type=int, default=20, help="(e) requests in flight")
+    p.add_argument("--no-fsync", action="store_true", help="node: [storage] sync = false")
+    p.add_argument("--commit-window-ms", type=float, default=None, help="node: group commit window")
     p.add_argument("--max-seconds", type=float, default=120.0, help="bound per figure")
     args = p.parse_args(argv)
     if args.quick:
@@ -73,7 +75,12 @@ def scenarios(args: argparse.Namespace, wake_idle_s: float | None) -> dict[str, 
     }
 
 
-def node_toml(data_dir: Path, idle_timeout_s: float) -> str:
+def node_toml(data_dir: Path, idle_timeout_s: float, args: argparse.Namespace) -> str:
+    storage = "[storage]\n"
+    if args.no_fsync:
+        storage += "sync = false\n"
+    if args.commit_window_ms is not None:
+        storage += f"commit_window_ms = {float(args.commit_window_ms)!r}\n"
     return (
         "[node]\n"
         'host = "127.0.0.1"\nport = 0\n'
@@ -81,15 +88,18 @@ def node_toml(data_dir: Path, idle_timeout_s: float) -> str:
         'node_id = "bench"\nregion = "local"\n'
         f'admin_token = "{ADMIN_TOKEN}"\n\n'
         "[actors]\n"
-        f"idle_timeout_s = {idle_timeout_s!r}\n"
+        f"idle_timeout_s = {idle_timeout_s!r}\n\n"
+        f"{storage}"
     )
 
 
-def node_process(work: Path, label: str, idle_timeout_s: float) -> ServerProcess:
+def node_process(
+    work: Path, label: str, idle_timeout_s: float, args: argparse.Namespace
+) -> ServerProcess:
     folder = work / label
     folder.mkdir()
     config = folder / "node.toml"
-    config.write_text(node_toml(folder / "data", idle_timeout_s))
+    config.write_text(node_toml(folder / "data", idle_timeout_s, args))
     argv = [sys.executable, "-m", "edgewise.host.cli.main", "serve", "--config", str(config)]
     return ServerProcess(label, argv, folder / "stderr.log")
 
@@ -170,10 +180,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         wasm = await counter_wasm(work)
         main_figures = {k: v for k, v in scenarios(args, None).items() if k in wanted and k != "d"}
         if main_figures:
-            node = node_process(work, "node", LONG_IDLE_S)
+            node = node_process(work, "node", LONG_IDLE_S, args)
             results["node"] = await measure(node, main_figures, args.encoding, wasm)
         if "d" in wanted:
-            wake_node = node_process(work, "node-wake", args.wake_idle_s)
+            wake_node = node_process(work, "node-wake", args.wake_idle_s, args)
             wake_figure = {"d": scenarios(args, args.wake_idle_s)["d"]}
             woken = await measure(wake_node, wake_figure, args.encoding, wasm)
             results["node"]["d"] = woken.get("d", {})

@@ -41,6 +41,7 @@ class Client:
         self.codec: Codec = codec_for(encoding)
         self.reconnect = reconnect or ReconnectPolicy()
         self._admin_token = admin_token
+        self.timeout_s = timeout_s
         self._timeout = aiohttp.ClientTimeout(total=timeout_s)
         self._session: aiohttp.ClientSession | None = None
         self._closed = False

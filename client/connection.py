@@ -163,7 +163,11 @@ class ActorConnection:
             raise ServerUnreachable(f"{url}: {exc}") from None
         try:
             await self._send_on(ws, ConnectFrame(self._params))
-            frame = self._decode(await ws.receive())
+            try:
+                msg = await ws.receive(timeout=client.timeout_s)
+            except TimeoutError:
+                raise ServerUnreachable(f"{url}: no answer to the connect frame") from None
+            frame = self._decode(msg)
             if isinstance(frame, ErrorFrame):
                 raise EdgewiseClientError(frame.message, code=frame.code)
             if not isinstance(frame, InitFrame):

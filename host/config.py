@@ -55,8 +55,10 @@ class LimitsConfig:
 
 @dataclass(frozen=True)
 class StorageConfig:
-    commit_window_ms: float = 1.0
-    """How long the group commit waits for more write sets before one fsync."""
+    commit_window_ms: float = 0.0
+    """How long the group commit waits for more write sets before one fsync. 0 still groups: write
+    sets that arrive while an fsync runs go into the next batch together (measured 2.8k durable
+    commits/s for one committer, 61k/s for 100, against 540/s and 23k/s with a 1 ms window)."""
     sync: bool = True
     """fsync every group commit (false only for throwaway benchmarks)."""
 

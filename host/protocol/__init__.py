@@ -1,1 +1,1 @@
-"""Edgewise."""
+"""Sans-IO client protocol v1: codecs, request validation, WebSocket frames and sessions."""

@@ -1,23 +1,25 @@
 """The fast call path: wasmtime's raw C API through ctypes, kept inside this one module.
 
-wasmtime-py's public ``Func.__call__`` costs 40-85 µs and a public host import 13-21 µs;
-``wasmtime_func_call_unchecked`` and ``wasmtime_linker_define_func_unchecked`` cost about 2 µs and
-0.6 µs. ``GuestCall`` is one live instance seen through that API: it instantiates an
-``InstancePre`` in a Store, finds ``memory`` / ``ew_alloc`` / ``ew_turn``, calls exports and copies
-bytes in and out of linear memory with ``ctypes.memmove`` / ``string_at``, re-reading the memory
-base every time (memory may grow and move). Every guest pointer range is checked against the
-current memory size (``GuestBadPointer``).
+wasmtime-py's public ``Func.__call__`` costs 40-85 µs and a public host import 13-21 µs; the
+unchecked C entry points cost a few µs. Our own ctypes prototypes of those entry points take plain
+addresses (``c_void_p``), so no ctypes wrapper objects are built per call. ``GuestCall`` is one
+live instance seen through that API: it instantiates an ``InstancePre`` in a Store, finds
+``memory`` / ``ew_alloc`` / ``ew_turn``, calls exports and copies bytes in and out of linear memory
+with ``ctypes.memmove`` / ``string_at``. The memory base and size are re-read after every export
+call and at the start of every import (only wasm code grows memory, and it may move it); every
+guest range is checked against that size (``GuestBadPointer``).
 
-Host imports are plain functions ``handler(call, ctx, *args) -> int | None`` registered once per
-Linker by ``define_imports``; a C callback finds the ``GuestCall`` running on its thread (a
+Host imports are plain functions ``handler(call, *args) -> int | None`` registered once per Linker
+by ``define_imports``; the C callback finds the ``GuestCall`` running on its thread (a
 thread-local set around each export call), so one Linker serves every Store and thread. A Python
 exception in a handler never unwinds through wasm: it is recorded on the ``GuestCall`` and the
-import traps; ``call_export`` then re-raises the recorded exception. Pinned to wasmtime 50.
+import traps; the export call then re-raises the recorded exception. Pinned to wasmtime 50.
 """
 
 from __future__ import annotations
 
 import ctypes
+import struct
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,9 +32,27 @@ from wasmtime import _ffi as ffi
 RawKind = Literal["i32", "i64"]
 Handler = Callable[..., int | None]
 
+_P, _N = ctypes.c_void_p, ctypes.c_size_t
+_call_unchecked = ctypes.CFUNCTYPE(_P, _P, _P, _P, _N, _P)(
+    ("wasmtime_func_call_unchecked", ffi.dll)
+)
+_define_unchecked = ctypes.CFUNCTYPE(_P, _P, _P, _N, _P, _N, _P, _P, _P, _P)(
+    ("wasmtime_linker_define_func_unchecked", ffi.dll)
+)
+_caller_context = ctypes.CFUNCTYPE(_P, _P)(("wasmtime_caller_context", ffi.dll))
+_memory_data = ctypes.CFUNCTYPE(_P, _P, _P)(("wasmtime_memory_data", ffi.dll))
+_memory_size = ctypes.CFUNCTYPE(_N, _P, _P)(("wasmtime_memory_data_size", ffi.dll))
+_set_deadline = ctypes.CFUNCTYPE(None, _P, ctypes.c_uint64)(
+    ("wasmtime_context_set_epoch_deadline", ffi.dll)
+)
+_trap_new = ctypes.CFUNCTYPE(_P, _P, _N)(("wasmtime_trap_new", ffi.dll))
+_Callback = ctypes.CFUNCTYPE(_N, _P, _P, _P, _N)  # (env, caller, values, count) -> trap*
+
 _current = threading.local()
 _KEEP_ALIVE: list[Any] = []  # C callbacks referenced by Linkers: they must never be collected
-_NO_FINALIZER = ctypes.cast(0, ctypes.CFUNCTYPE(None, ctypes.c_void_p))
+_VAL_BYTES = ctypes.sizeof(ffi.wasmtime_val_raw_t)
+_SLOT = {"i32": f"i{_VAL_BYTES - 4}x", "i64": f"q{_VAL_BYTES - 8}x"}
+_RESULT = {"i32": ctypes.c_int32, "i64": ctypes.c_int64}
 _U32 = 0xFFFFFFFF
 
 
@@ -56,42 +76,34 @@ class CallTrapped(Exception):
 
 def define_imports(linker: wasmtime.Linker, imports: Sequence[HostImport]) -> None:
     """Define each import on ``linker`` through the unchecked (fast) C entry point."""
+    valtypes = {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64()}
+    linker_addr = ctypes.cast(linker.ptr(), _P).value
     for spec in imports:
-        valtypes = {"i32": wasmtime.ValType.i32(), "i64": wasmtime.ValType.i64()}
-        ty = wasmtime.FuncType(
-            [valtypes[p] for p in spec.params],
-            [] if spec.result is None else [valtypes[spec.result]],
-        )
-        callback = ffi.wasmtime_func_unchecked_callback_t(_trampoline(spec))
+        results = [] if spec.result is None else [valtypes[spec.result]]
+        ty = wasmtime.FuncType([valtypes[p] for p in spec.params], results)
+        callback = _Callback(_trampoline(spec))
         _KEEP_ALIVE.append((callback, ty))
-        module, name = b"ew", spec.name.encode()
-        error = ffi.wasmtime_linker_define_func_unchecked(
-            linker.ptr(), module, len(module), name, len(name), ty.ptr(), callback, None,
-            _NO_FINALIZER,
+        name = spec.name.encode()
+        error = _define_unchecked(
+            linker_addr, b"ew", 2, name, len(name), ctypes.cast(ty.ptr(), _P),
+            ctypes.cast(callback, _P), None, None,
         )  # fmt: skip
-        if error:
-            raise wasmtime.WasmtimeError._from_ptr(error)
+        _raise_failure(error, None)
 
 
 def _trampoline(spec: HostImport) -> Callable[[Any, Any, Any, int], int]:
-    nparams = len(spec.params)
-    result, handler = spec.result, spec.handler
+    args = struct.Struct("<" + "".join(_SLOT[kind] for kind in spec.params))
+    result, handler = _RESULT.get(spec.result or ""), spec.handler
 
-    def callback(_env: Any, caller: Any, values: Any, _count: int) -> int:
+    def callback(_env: Any, caller: int, values: int, _count: int) -> int:
         call: GuestCall | None = getattr(_current, "call", None)
         if call is None:  # e.g. a start function: imports only serve export calls
             return _new_trap(f"host import {spec.name} called outside a turn")
         try:
-            ctx = ffi.wasmtime_caller_context(caller)
-            args = [
-                values[i].i32 if kind == "i32" else values[i].i64
-                for i, kind in zip(range(nparams), spec.params, strict=True)
-            ]
-            out = handler(call, ctx, *args)
-            if result == "i32":
-                values[0].i32 = out
-            elif result == "i64":
-                values[0].i64 = out
+            call.refresh(_caller_context(caller))
+            out = handler(call, *args.unpack(ctypes.string_at(values, args.size)))
+            if result is not None:
+                result.from_address(values).value = out or 0
             return 0
         except BaseException as exc:  # must not unwind through wasm frames
             call.fault = exc
@@ -102,62 +114,65 @@ def _trampoline(spec: HostImport) -> Callable[[Any, Any, Any, int], int]:
 
 def _new_trap(message: str) -> int:
     text = message.encode()
-    return ctypes.cast(ffi.wasmtime_trap_new(text, len(text)), ctypes.c_void_p).value or 0
+    return _trap_new(text, len(text)) or 0
 
 
 class GuestCall:
     """One instance of a pre-linked module in ``store``, driven through the raw C API."""
 
     def __init__(self, pre: wasmtime.InstancePre, store: wasmtime.Store) -> None:
-        self.ctx = ffi.wasmtime_store_context(store.ptr())
+        ctx = ffi.wasmtime_store_context(store.ptr())
         self.fault: BaseException | None = None
         self.turn: Any = None  # what the host imports act on during an export call
         self._values = (ffi.wasmtime_val_raw_t * 2)()
+        self._trap = _P()
         instance = ffi.wasmtime_instance_t()
         trap = ctypes.POINTER(ffi.wasm_trap_t)()
         error = ffi.wasmtime_instance_pre_instantiate(
-            pre.ptr(), self.ctx, ctypes.byref(instance), ctypes.byref(trap)
+            pre.ptr(), ctx, ctypes.byref(instance), ctypes.byref(trap)
         )
-        _raise_failure(error, trap)
-        self._memory = self._export(instance, "memory").of.memory
-        self._alloc = self._export(instance, "ew_alloc").of.func
-        self._turn = self._export(instance, "ew_turn").of.func
-
-    def _export(self, instance: Any, name: str) -> Any:
-        item = ffi.wasmtime_extern_t()
-        raw = name.encode()
-        if not ffi.wasmtime_instance_export_get(
-            self.ctx, ctypes.byref(instance), raw, len(raw), ctypes.byref(item)
-        ):
-            raise CallTrapped(None, f"module has no export {name!r}")
-        return item
+        _raise_failure(ctypes.cast(error, _P).value, ctypes.cast(trap, _P).value)
+        self._memory = _export(ctx, instance, "memory").of.memory
+        self._alloc = _export(ctx, instance, "ew_alloc").of.func
+        self._turn = _export(ctx, instance, "ew_turn").of.func
+        self._ctx: int = ctypes.cast(ctx, _P).value or 0
+        self._memory_addr = ctypes.addressof(self._memory)
+        self._base = 0
+        self._size = 0
+        self.refresh(self._ctx)
 
     # --- calls -------------------------------------------------------------------------------
+
+    def set_deadline(self, ticks: int) -> None:
+        """Trap with an interrupt once the engine's epoch has advanced ``ticks`` more times."""
+        _set_deadline(self._ctx, ticks)
 
     def call_alloc(self, size: int) -> int:
         """Call ``ew_alloc(size)``; the pointer as an unsigned 32-bit value."""
         self._values[0].i32 = size
-        self._call_export(self._alloc, 2)
+        self._call_export(self._alloc)
         return int(self._values[0].i32) & _U32
 
     def call_turn(self, ptr: int, length: int) -> int:
         """Call ``ew_turn(ptr, len)``; the i64 result as an unsigned 64-bit value."""
         self._values[0].i32 = ptr
         self._values[1].i32 = length
-        self._call_export(self._turn, 2)
+        self._call_export(self._turn)
         return int(self._values[0].i64) & 0xFFFFFFFFFFFFFFFF
 
-    def _call_export(self, func: Any, count: int) -> None:
+    def _call_export(self, func: Any) -> None:
         self.fault = None
-        trap = ctypes.POINTER(ffi.wasm_trap_t)()
         previous = getattr(_current, "call", None)
         _current.call = self
         try:
-            error = ffi.wasmtime_func_call_unchecked(
-                self.ctx, ctypes.byref(func), self._values, count, ctypes.byref(trap)
-            )
+            error = _call_unchecked(
+                self._ctx, ctypes.addressof(func), ctypes.addressof(self._values), 2,
+                ctypes.addressof(self._trap),
+            )  # fmt: skip
         finally:
             _current.call = previous
+        trap, self._trap.value = self._trap.value, None
+        self.refresh(self._ctx)
         if self.fault is not None:
             fault, self.fault = self.fault, None
             _discard(error, trap)
@@ -166,45 +181,58 @@ class GuestCall:
 
     # --- linear memory -----------------------------------------------------------------------
 
-    def memory_size(self, ctx: Any = None) -> int:
-        return int(ffi.wasmtime_memory_data_size(ctx or self.ctx, ctypes.byref(self._memory)))
+    def refresh(self, ctx: int | None) -> None:
+        """Re-read the memory's base and size (after wasm ran: it may have grown and moved)."""
+        self._size = _memory_size(ctx, self._memory_addr)
+        self._base = _memory_data(ctx, self._memory_addr) or 0
 
-    def check(self, ptr: int, length: int, what: str, ctx: Any = None) -> None:
+    @property
+    def memory_size(self) -> int:
+        return self._size
+
+    def check(self, ptr: int, length: int, what: str) -> None:
         """Raise GuestBadPointer unless ``ptr..ptr+length`` lies inside guest memory."""
-        size = self.memory_size(ctx)
-        if ptr < 0 or length < 0 or ptr + length > size:
+        if ptr < 0 or length < 0 or ptr + length > self._size:
             raise GuestBadPointer(
-                f"{what} names bytes {ptr}..{ptr + length} outside guest memory of {size} bytes"
+                f"{what} names bytes {ptr}..{ptr + length} "
+                f"outside guest memory of {self._size} bytes"
             )
 
-    def _base(self, ctx: Any, ptr: int, length: int, what: str) -> int:
-        self.check(ptr, length, what, ctx)
-        data = ffi.wasmtime_memory_data(ctx or self.ctx, ctypes.byref(self._memory))
-        return ctypes.addressof(data.contents)
-
-    def read(self, ptr: int, length: int, what: str, ctx: Any = None) -> bytes:
+    def read(self, ptr: int, length: int, what: str) -> bytes:
         """Copy ``length`` bytes at ``ptr`` out of guest memory (bounds-checked)."""
-        base = self._base(ctx, ptr, length, what)
-        return ctypes.string_at(base + ptr, length) if length else b""
+        self.check(ptr, length, what)
+        return ctypes.string_at(self._base + ptr, length) if length else b""
 
-    def write(self, ptr: int, data: bytes, what: str, ctx: Any = None) -> None:
+    def write(self, ptr: int, data: bytes, what: str) -> None:
         """Copy ``data`` into guest memory at ``ptr`` (bounds-checked)."""
-        base = self._base(ctx, ptr, len(data), what)
+        self.check(ptr, len(data), what)
         if data:
-            ctypes.memmove(base + ptr, data, len(data))
+            ctypes.memmove(self._base + ptr, data, len(data))
 
 
-def _raise_failure(error: Any, trap: Any) -> None:
+def _export(ctx: Any, instance: Any, name: str) -> Any:
+    item = ffi.wasmtime_extern_t()
+    raw = name.encode()
+    if not ffi.wasmtime_instance_export_get(
+        ctx, ctypes.byref(instance), raw, len(raw), ctypes.byref(item)
+    ):
+        raise CallTrapped(None, f"module has no export {name!r}")
+    return item
+
+
+def _raise_failure(error: int | None, trap: int | None) -> None:
     if trap:
-        trapped = wasmtime.Trap._from_ptr(trap)
+        trapped = wasmtime.Trap._from_ptr(ctypes.cast(trap, ctypes.POINTER(ffi.wasm_trap_t)))
         raise CallTrapped(trapped.trap_code, trapped.message)
     if error:
-        failure = wasmtime.WasmtimeError._from_ptr(error)
+        failure = wasmtime.WasmtimeError._from_ptr(
+            ctypes.cast(error, ctypes.POINTER(ffi.wasmtime_error_t))
+        )
         raise CallTrapped(None, str(failure))
 
 
-def _discard(error: Any, trap: Any) -> None:
-    if trap:
-        wasmtime.Trap._from_ptr(trap).close()
-    if error:
-        wasmtime.WasmtimeError._from_ptr(error).close()
+def _discard(error: int | None, trap: int | None) -> None:
+    try:
+        _raise_failure(error, trap)
+    except CallTrapped:
+        return

@@ -1,7 +1,7 @@
 """The host imports of guest ABI v1 (module ``ew``, spec section 3), over a ``TurnHost``.
 
 Each handler receives the running ``GuestCall`` (whose ``turn`` is the ``TurnContext`` of the
-turn in progress), the caller's store context and the raw i32/i64 arguments. Pointers and lengths
+turn in progress) and the raw i32/i64 arguments. Pointers and lengths
 are read as unsigned 32-bit; every range is bounds-checked by ``GuestCall`` (``guest.bad_pointer``).
 Size limits answer with the spec's negative codes: ``-1`` not found, ``-2`` value too large,
 ``-3`` key too large, ``-5`` invalid argument. ``random`` past 65536 bytes has no way to answer an
@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import cbor2
 from edgewise.host.config import LimitsConfig
@@ -60,21 +60,21 @@ def _key_problem(length: int, limits: LimitsConfig) -> int:
     return 0
 
 
-def kv_get(call: GuestCall, ctx: Any, kptr: int, klen: int, dst: int, cap: int) -> int:
+def kv_get(call: GuestCall, kptr: int, klen: int, dst: int, cap: int) -> int:
     turn: TurnContext = call.turn
     klen &= _U32
     problem = _key_problem(klen, turn.limits)
     if problem:
         return problem
-    value = turn.host.get(call.read(kptr & _U32, klen, "kv_get key", ctx))
+    value = turn.host.get(call.read(kptr & _U32, klen, "kv_get key"))
     if value is None:
         return NOT_FOUND
     if len(value) <= cap & _U32:
-        call.write(dst & _U32, value, "kv_get buffer", ctx)
+        call.write(dst & _U32, value, "kv_get buffer")
     return len(value)
 
 
-def kv_put(call: GuestCall, ctx: Any, kptr: int, klen: int, vptr: int, vlen: int) -> int:
+def kv_put(call: GuestCall, kptr: int, klen: int, vptr: int, vlen: int) -> int:
     turn: TurnContext = call.turn
     klen, vlen = klen & _U32, vlen & _U32
     problem = _key_problem(klen, turn.limits)
@@ -82,23 +82,23 @@ def kv_put(call: GuestCall, ctx: Any, kptr: int, klen: int, vptr: int, vlen: int
         return problem
     if vlen > turn.limits.max_value_bytes:
         return VALUE_TOO_LARGE
-    key = call.read(kptr & _U32, klen, "kv_put key", ctx)
-    turn.host.put(key, call.read(vptr & _U32, vlen, "kv_put value", ctx))
+    key = call.read(kptr & _U32, klen, "kv_put key")
+    turn.host.put(key, call.read(vptr & _U32, vlen, "kv_put value"))
     return 0
 
 
-def kv_delete(call: GuestCall, ctx: Any, kptr: int, klen: int) -> int:
+def kv_delete(call: GuestCall, kptr: int, klen: int) -> int:
     turn: TurnContext = call.turn
     klen &= _U32
     problem = _key_problem(klen, turn.limits)
     if problem:
         return problem
-    turn.host.delete(call.read(kptr & _U32, klen, "kv_delete key", ctx))
+    turn.host.delete(call.read(kptr & _U32, klen, "kv_delete key"))
     return 0
 
 
 def kv_list(
-    call: GuestCall, ctx: Any, pptr: int, plen: int, aptr: int, alen: int, limit: int, dst: int,
+    call: GuestCall, pptr: int, plen: int, aptr: int, alen: int, limit: int, dst: int,
     cap: int,
 ) -> int:  # fmt: skip
     turn: TurnContext = call.turn
@@ -107,34 +107,34 @@ def kv_list(
         return KEY_TOO_LARGE
     if not 1 <= limit <= MAX_LIST_LIMIT:
         return INVALID_ARGUMENT
-    prefix = call.read(pptr & _U32, plen, "kv_list prefix", ctx)
-    after = call.read(aptr & _U32, alen, "kv_list start key", ctx)
+    prefix = call.read(pptr & _U32, plen, "kv_list prefix")
+    after = call.read(aptr & _U32, alen, "kv_list start key")
     page = turn.host.list(prefix, after, limit)
     encoded = cbor2.dumps([[key, value] for key, value in page])
     if len(encoded) > _I32_MAX:
         return VALUE_TOO_LARGE
     if len(encoded) <= cap & _U32:
-        call.write(dst & _U32, encoded, "kv_list buffer", ctx)
+        call.write(dst & _U32, encoded, "kv_list buffer")
     return len(encoded)
 
 
-def log(call: GuestCall, ctx: Any, level: int, ptr: int, length: int) -> None:
+def log(call: GuestCall, level: int, ptr: int, length: int) -> None:
     turn: TurnContext = call.turn
     ptr, length = ptr & _U32, length & _U32
-    call.check(ptr, length, "log text", ctx)
-    text = call.read(ptr, min(length, LOG_TEXT_BYTES), "log text", ctx)
+    call.check(ptr, length, "log text")
+    text = call.read(ptr, min(length, LOG_TEXT_BYTES), "log text")
     turn.log(min(max(level, 0), 3), text.decode("utf-8", errors="replace"))
 
 
-def now_ms(call: GuestCall, ctx: Any) -> int:
+def now_ms(call: GuestCall) -> int:
     return time.time_ns() // 1_000_000
 
 
-def random(call: GuestCall, ctx: Any, dst: int, length: int) -> None:
+def random(call: GuestCall, dst: int, length: int) -> None:
     length &= _U32
     if length > MAX_RANDOM_BYTES:
         raise GuestTrapped(f"random asked for {length} bytes, more than {MAX_RANDOM_BYTES}")
-    call.write(dst & _U32, os.urandom(length), "random buffer", ctx)
+    call.write(dst & _U32, os.urandom(length), "random buffer")
 
 
 HOST_IMPORTS = (

@@ -95,11 +95,10 @@ class Instance:
         raise fault
 
     def _exchange(self, data: bytes, turn: TurnContext) -> bytes:
-        assert self._store is not None
         call = self._call
         call.turn = turn
         try:
-            self._store.set_epoch_deadline(self._deadline)
+            call.set_deadline(self._deadline)
             ptr = call.call_alloc(len(data))
             if ptr == 0:
                 raise GuestOutOfMemory(f"ew_alloc returned 0 for a {len(data)}-byte envelope")
@@ -117,7 +116,7 @@ class Instance:
 
     def _out_of_memory(self, what: str, detail: str) -> GuestOutOfMemory | None:
         limit = self._limits.max_memory_bytes
-        size = self._call.memory_size()
+        size = self._call.memory_size
         if size + oom_margin(limit) <= limit:
             return None
         return GuestOutOfMemory(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,9 @@ def test_missing_guest_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("EDGEWISE_GUEST_SDK", str(tmp_path / "nowhere"))
     with pytest.raises(BuildFailed, match="guest SDK not found"):
         build_actor(c_actor(tmp_path / "a", "int x;\n"))
+
+
+def test_missing_toolchain_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ziglang", None)  # as if the package were not installed
+    with pytest.raises(BuildFailed, match="toolchain missing: pip install ziglang"):
+        build_actor(c_actor(tmp_path, "int x;\n"))

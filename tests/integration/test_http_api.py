@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import cbor2
 import pytest
+from edgewise.host.actors import Node
 from edgewise.host.protocol.codec import CBOR, JSON, Codec
 from edgewise.host.transports.http import RunningServer, start_server
 
-from tests.conftest import MakeNode
+MakeNode = Callable[..., Awaitable[Node]]  # the make_node fixture of conftest.py
 
 
 class Api:
@@ -156,6 +157,7 @@ async def test_hostile_requests_leave_the_node_serving(api: Api) -> None:
     await api.error(415, "request.unsupported_media_type", "GET",
                     f"/v1/actors/{actor_id}/connect", params={"encoding": "xml"})  # fmt: skip
     await api.error(400, "request.invalid", "GET", "/v1/actors", params={"limit": "0"})
+    await api.error(400, "request.invalid", "GET", f"/v1/actors/{actor_id}/connect")
     assert await api.ok("POST", action, {"args": [1]}) == {"output": 1}
 
 

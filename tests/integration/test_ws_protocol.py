@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -11,7 +11,8 @@ from edgewise.host.actors import Node
 from edgewise.host.protocol.codec import CBOR, JSON, Codec
 from edgewise.host.transports.http import RunningServer, start_server
 
-from tests.conftest import MakeNode
+MakeNode = Callable[..., Awaitable[Node]]  # the make_node fixture of conftest.py
+
 
 RECEIVE_TIMEOUT_S = 5.0
 

@@ -61,7 +61,8 @@ def test_action_bodies() -> None:
     assert rq.parse_action(None) == rq.ActionRequest(())
     assert rq.parse_action({}) == rq.ActionRequest(())
     assert rq.parse_action({"args": [1, "a"]}).args == (1, "a")
-    for bad in ({"args": 5}, {"args": {"a": 1}}, "args", {"argz": []}):
+    bad_bodies: list[object] = [{"args": 5}, {"args": {"a": 1}}, "args", {"argz": []}]
+    for bad in bad_bodies:
         with pytest.raises(RequestInvalid):
             rq.parse_action(bad)
 
