@@ -165,6 +165,8 @@ async def measure(
                     out["crashed"] = f"exited during ({name})\n{server.log_tail()}"
                     break
     out["exit_code"] = server.returncode
+    if server.returncode != 0 or any(isinstance(v, dict) and v.get("errors") for v in out.values()):
+        out["log_tail"] = server.log_tail()
     return out
 
 
@@ -207,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{label} ({figure}): {values['errors']} errors: {values['error_messages']}")
         if results.get(label, {}).get("crashed"):
             print(f"{label} CRASHED: {results[label]['crashed']}")
+    for label in ("floor", "node", "node_wake_server"):
+        if results.get(label, {}).get("log_tail"):
+            print(f"{label} exit code {results[label]['exit_code']}, output tail:")
+            print(results[label]["log_tail"])
     if args.json is not None:
         params = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
         doc = {"params": params, "results": results, "rows": rows}

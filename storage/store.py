@@ -71,7 +71,7 @@ class Store:
         self._syncs = 0
 
     @classmethod
-    def open(cls, path: Path, *, sync: bool = True, commit_window_ms: float = 1.0) -> Store:
+    def open(cls, path: Path, *, sync: bool = True, commit_window_ms: float = 0.0) -> Store:
         if commit_window_ms < 0:
             raise ValueError("commit_window_ms must be >= 0")
         return cls(Engine.open(Path(path)), sync=sync, commit_window_ms=commit_window_ms)
