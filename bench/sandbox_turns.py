@@ -13,6 +13,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import cbor2
@@ -118,7 +119,7 @@ def bench_turns(box: Sandbox) -> None:
     for imports in (0, 1, 10):
         wasm = guest(imports)
         instance = box.load(wasm).instantiate()
-        fast = median_us(lambda: instance.run_turn(ENVELOPE, host, print), 2000)
+        fast = median_us(partial(instance.run_turn, ENVELOPE, host, print), 2000)
         public = median_us(public_api_turn(wasm, host), 300)
         print(f"  {imports:2d} kv_get imports: fast path {fast:7.1f}   public API {public:7.1f}")
         instance.close()
