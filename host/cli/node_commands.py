@@ -12,8 +12,9 @@ import asyncio
 import dataclasses
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 from edgewise.host.actors import Node
 from edgewise.host.build import BuildResult, build_actor
@@ -24,7 +25,7 @@ from edgewise.host.transports.http import start_server
 WATCH_INTERVAL_S = 0.5
 
 
-def _run(main: Callable[[], Awaitable[None]]) -> None:
+def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
     try:
         import uvloop
 
