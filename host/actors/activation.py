@@ -1,7 +1,9 @@
 """One actor loaded in memory: a wasm instance, a mailbox and the worker that runs its turns.
 
-The worker takes one command at a time. A turn runs in the node's small thread pool (wasm
-releases the GIL) against a fresh write set. Then: a guest fault drops the write set and the
+The worker takes one command at a time. A turn runs against a fresh write set, on the event
+loop's thread while the actor's turns are quick (a thread hop costs more than a typical turn), or
+in the node's small thread pool (wasm releases the GIL) once one of its turns took longer than
+the inline budget. Then: a guest fault drops the write set and the
 instance (the next turn starts on a fresh instance with a ``wake`` turn); otherwise the result's
 alarms and destroy go into the write set, the write set is committed (the output gate), and only
 then are the reply and the events released. An idle timeout or a guest asking to sleep drops the
@@ -68,6 +70,8 @@ class ActivationServices:
     connections: Connections
     idle_timeout_s: float
     mailbox_capacity: int
+    inline_turn_budget_s: float
+    slow_actors: set[str]  # actors whose turns run in the pool: one took over the inline budget
     alarms_changed: Callable[[], None]
     gone: Callable[[str], None]  # the activation left memory (sleep, destroy, failed create)
 
@@ -238,11 +242,8 @@ class Activation:
     async def _execute(self, envelope: TurnEnvelope, ws: WriteSet) -> TurnResult:
         instance = self._instance
         assert instance is not None
-        loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(
-                self._services.executor, instance.run_turn, envelope, ws, self._guest_log
-            )
+            return await self._run_turn(instance, envelope, ws)
         except GuestFault as fault:
             log.warning("actor %s: %s turn faulted: %s", self.actor_id, envelope.kind, fault)
             self._drop_instance()
@@ -257,6 +258,22 @@ class Activation:
             log.exception("actor %s: %s turn failed in the host", self.actor_id, envelope.kind)
             self._drop_instance()
             raise HostFault("internal error while running the turn") from exc
+
+    async def _run_turn(
+        self, instance: Instance, envelope: TurnEnvelope, ws: WriteSet
+    ) -> TurnResult:
+        services = self._services
+        if services.inline_turn_budget_s <= 0 or self.actor_id in services.slow_actors:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                services.executor, instance.run_turn, envelope, ws, self._guest_log
+            )
+        started = time.perf_counter()
+        try:
+            return instance.run_turn(envelope, ws, self._guest_log)
+        finally:
+            if time.perf_counter() - started > services.inline_turn_budget_s:
+                services.slow_actors.add(self.actor_id)
 
     async def _finish(self, result: TurnResult, ws: WriteSet) -> None:
         """Put the result's effects in the write set, commit, then release outputs."""

@@ -120,6 +120,8 @@ class Node:
             connections=self._connections,
             idle_timeout_s=config.actors.idle_timeout_s,
             mailbox_capacity=config.actors.mailbox_capacity,
+            inline_turn_budget_s=config.actors.inline_turn_budget_ms / 1000.0,
+            slow_actors=set(),
             alarms_changed=self._alarms.alarms_changed,
             gone=self._activation_gone,
         )

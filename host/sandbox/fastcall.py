@@ -33,19 +33,23 @@ RawKind = Literal["i32", "i64"]
 Handler = Callable[..., int | None]
 
 _P, _N = ctypes.c_void_p, ctypes.c_size_t
+# The export call releases the GIL (CFUNCTYPE): wasm runs without it, so the epoch ticker thread
+# can interrupt a guest that loops. The short accessors keep the GIL (PYFUNCTYPE): releasing and
+# taking it back around a call of a few nanoseconds would make each one wait for whichever
+# thread holds the GIL meanwhile (up to the interpreter's switch interval, 5 ms).
 _call_unchecked = ctypes.CFUNCTYPE(_P, _P, _P, _P, _N, _P)(
     ("wasmtime_func_call_unchecked", ffi.dll)
 )
 _define_unchecked = ctypes.CFUNCTYPE(_P, _P, _P, _N, _P, _N, _P, _P, _P, _P)(
     ("wasmtime_linker_define_func_unchecked", ffi.dll)
 )
-_caller_context = ctypes.CFUNCTYPE(_P, _P)(("wasmtime_caller_context", ffi.dll))
-_memory_data = ctypes.CFUNCTYPE(_P, _P, _P)(("wasmtime_memory_data", ffi.dll))
-_memory_size = ctypes.CFUNCTYPE(_N, _P, _P)(("wasmtime_memory_data_size", ffi.dll))
-_set_deadline = ctypes.CFUNCTYPE(None, _P, ctypes.c_uint64)(
+_caller_context = ctypes.PYFUNCTYPE(_P, _P)(("wasmtime_caller_context", ffi.dll))
+_memory_data = ctypes.PYFUNCTYPE(_P, _P, _P)(("wasmtime_memory_data", ffi.dll))
+_memory_size = ctypes.PYFUNCTYPE(_N, _P, _P)(("wasmtime_memory_data_size", ffi.dll))
+_set_deadline = ctypes.PYFUNCTYPE(None, _P, ctypes.c_uint64)(
     ("wasmtime_context_set_epoch_deadline", ffi.dll)
 )
-_trap_new = ctypes.CFUNCTYPE(_P, _P, _N)(("wasmtime_trap_new", ffi.dll))
+_trap_new = ctypes.PYFUNCTYPE(_P, _P, _N)(("wasmtime_trap_new", ffi.dll))
 _Callback = ctypes.CFUNCTYPE(_N, _P, _P, _P, _N)  # (env, caller, values, count) -> trap*
 
 _current = threading.local()
