@@ -78,9 +78,9 @@ class ActorsConfig:
     mailbox_capacity: int = 1000
     """Turns waiting per actor before new ones are refused with actor.overloaded."""
     inline_turn_budget_ms: float = 2.0
-    """Turns run on the event loop's thread (no thread hop) while they take less than this. An
-    actor whose turn took longer, or timed out, runs its later turns in the worker pool, where
-    wasm runs without the GIL and cannot stall the node. 0 sends every turn to the pool."""
+    """Turns run on the event loop's thread (no thread hop) while they use less CPU time than
+    this. An actor with two such turns in a row, or one timeout, runs its later turns in the
+    worker pool, where wasm runs without the GIL and cannot stall the node. 0: always the pool."""
 
 
 @dataclass(frozen=True)

@@ -46,17 +46,22 @@ class DeleteRange:
 Op = Put | Delete | DeleteRange
 
 
+def mapped(what: str, exc: Exception) -> StorageError:
+    """The ``StorageError`` that stands for a rocksdict exception raised while doing ``what``."""
+    if isinstance(exc, StorageError):
+        return exc
+    if isinstance(exc, rocksdict.DbClosedError):
+        return StorageClosed(f"{what}: the store is closed")
+    return StorageFailed(f"{what} failed: {exc}")
+
+
 @contextmanager
 def boundary(what: str) -> Iterator[None]:
     """Map any rocksdict exception raised inside the block to a ``StorageError``."""
     try:
         yield
-    except StorageError:
-        raise
-    except rocksdict.DbClosedError as exc:
-        raise StorageClosed(f"{what}: the store is closed") from exc
     except Exception as exc:
-        raise StorageFailed(f"{what} failed: {exc}") from exc
+        raise mapped(what, exc) from exc
 
 
 def db_options() -> rocksdict.Options:
@@ -121,8 +126,10 @@ class Engine:
 
     def get(self, key: bytes) -> bytes | None:
         self.check_open()
-        with boundary("read"):
+        try:  # the hot path of every KV read: no context manager
             value = self._db.get(key)
+        except Exception as exc:
+            raise mapped("read", exc) from exc
         return None if value is None else bytes(value)
 
     def scan(self, start: bytes, end: bytes, limit: int) -> list[tuple[bytes, bytes]]:

@@ -19,6 +19,7 @@ endian) unless they end the key, so no two different tuples encode to the same b
 from __future__ import annotations
 
 import enum
+import functools
 import re
 
 from edgewise.storage.errors import KeyInvalid
@@ -61,6 +62,7 @@ def prefix_end(prefix: bytes) -> bytes:
 # --- validation -------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)  # every KV read and write of a turn checks its actor id
 def check_actor_id(actor_id: str) -> bytes:
     if not isinstance(actor_id, str) or not _ACTOR_ID.fullmatch(actor_id):
         raise KeyInvalid(f"actor id must be 32 lowercase hex characters, got {actor_id!r}")

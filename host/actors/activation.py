@@ -34,6 +34,7 @@ from edgewise.host.actors.mailbox import (
     RunCreate,
     RunDisconnect,
 )
+from edgewise.host.actors.placement import TurnPlacement
 from edgewise.host.actors.storage_gate import commit, storage_errors
 from edgewise.host.errors import (
     ActionUnknown,
@@ -42,6 +43,7 @@ from edgewise.host.errors import (
     EdgewiseError,
     GuestBadResult,
     GuestFault,
+    GuestTimeout,
     HostFault,
     NodeStopping,
     StorageFailed,
@@ -70,8 +72,7 @@ class ActivationServices:
     connections: Connections
     idle_timeout_s: float
     mailbox_capacity: int
-    inline_turn_budget_s: float
-    slow_actors: set[str]  # actors whose turns run in the pool: one took over the inline budget
+    placement: TurnPlacement
     alarms_changed: Callable[[], None]
     gone: Callable[[str], None]  # the activation left memory (sleep, destroy, failed create)
 
@@ -263,17 +264,19 @@ class Activation:
         self, instance: Instance, envelope: TurnEnvelope, ws: WriteSet
     ) -> TurnResult:
         services = self._services
-        if services.inline_turn_budget_s <= 0 or self.actor_id in services.slow_actors:
+        if not services.placement.runs_inline(self.actor_id):
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(
                 services.executor, instance.run_turn, envelope, ws, self._guest_log
             )
-        started = time.perf_counter()
+        started = time.thread_time()  # CPU time: waiting for the GIL does not count
         try:
-            return instance.run_turn(envelope, ws, self._guest_log)
-        finally:
-            if time.perf_counter() - started > services.inline_turn_budget_s:
-                services.slow_actors.add(self.actor_id)
+            result = instance.run_turn(envelope, ws, self._guest_log)
+        except GuestTimeout:
+            services.placement.turn_timed_out(self.actor_id)
+            raise
+        services.placement.turn_ran(self.actor_id, time.thread_time() - started)
+        return result
 
     async def _finish(self, result: TurnResult, ws: WriteSet) -> None:
         """Put the result's effects in the write set, commit, then release outputs."""
@@ -314,6 +317,7 @@ class Activation:
         self.lifecycle.apply(LifecycleEvent.DESTROY_REQUESTED, now_ms())
         message = f"actor {self.actor_id} was destroyed"
         self._services.connections.close_actor(self.actor_id, "actor.destroyed", message)
+        self._services.placement.forget(self.actor_id)
         self._leave()
         self.mailbox.fail_all(ActorNotFound(f"actor {self.actor_id} does not exist"))
 

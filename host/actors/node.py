@@ -32,6 +32,7 @@ from edgewise.host.actors.mailbox import (
     RunCreate,
     RunDisconnect,
 )
+from edgewise.host.actors.placement import TurnPlacement
 from edgewise.host.actors.storage_gate import storage_errors
 from edgewise.host.config import Config
 from edgewise.host.errors import (
@@ -120,8 +121,7 @@ class Node:
             connections=self._connections,
             idle_timeout_s=config.actors.idle_timeout_s,
             mailbox_capacity=config.actors.mailbox_capacity,
-            inline_turn_budget_s=config.actors.inline_turn_budget_ms / 1000.0,
-            slow_actors=set(),
+            placement=TurnPlacement(config.actors.inline_turn_budget_ms / 1000.0),
             alarms_changed=self._alarms.alarms_changed,
             gone=self._activation_gone,
         )

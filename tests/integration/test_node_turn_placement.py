@@ -1,4 +1,4 @@
-"""Quick turns run on the event loop's thread; an actor whose turn ran over the inline budget
+"""Quick turns run on the event loop's thread; an actor whose turns ran over the inline budget
 runs its later turns in the worker pool, so it no longer holds up other actors."""
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ async def test_a_slow_actor_moves_to_the_pool_and_stops_blocking_others(tmp_path
         await node.deploy(BUSY, "busy")
         await node.deploy(OK, "plain")
         busy, _ = await node.get_or_create("busy", ("a",))  # its create turn ran inline, slowly
+        assert await node.call(busy.actor_id, "spin", ()) == 2  # a second slow turn: to the pool
         plain, _ = await node.get_or_create("plain", ("b",))
         slow_call = asyncio.create_task(node.call(busy.actor_id, "spin", ()))
         await asyncio.sleep(0.01)
