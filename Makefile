@@ -17,7 +17,8 @@ $(VENV)/.installed: pyproject.toml
 examples: $(VENV)/.installed
 	$(VENV)/bin/edgewise build examples/*/
 
-run: examples
+# `edgewise dev` builds every folder of examples/ itself before it serves them.
+run: $(VENV)/.installed
 	$(VENV)/bin/edgewise dev
 
 lint: $(VENV)/.installed

@@ -203,9 +203,10 @@ class ConnectionNotFound(ClientFault):
 
 
 class IllegalTransition(HostFault):
-    """An actor's lifecycle was asked for a move its transition table does not allow."""
+    """A state machine (an actor's lifecycle, a WebSocket session) was asked for a move its
+    transition table does not allow; the message names the state, the event and the actor."""
 
-    code = "actor.illegal_transition"
+    code = "state.illegal_transition"
 
 
 # --- protocol and transports ----------------------------------------------------------------
@@ -234,9 +235,3 @@ class ResponseUnencodable(HostFault):
     """A reply holds a value the response encoding cannot carry (e.g. NaN in JSON)."""
 
     code = "response.unencodable"
-
-
-class SessionIllegalTransition(HostFault):
-    """A WebSocket session was asked for a move its transition table does not allow."""
-
-    code = "session.illegal_transition"

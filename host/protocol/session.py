@@ -5,7 +5,7 @@
 (``check_timeout``) and the socket's end (``close``); each returns the commands to carry out
 (frames to send, actions to run, subscriptions, closing the socket). Which reaction each
 ``(state, event)`` pair gets is the transition table ``TRANSITIONS``; a pair missing from it
-raises ``SessionIllegalTransition`` naming the state, the event and the actor. Bad frames from
+raises ``IllegalTransition`` naming the state, the event and the actor. Bad frames from
 the client are not illegal moves: they are answered with error frames.
 """
 
@@ -19,8 +19,8 @@ from edgewise.host.errors import (
     ConnectionNotOpen,
     ConnectTimeout,
     EdgewiseError,
+    IllegalTransition,
     RequestTooLarge,
-    SessionIllegalTransition,
 )
 from edgewise.host.protocol.codec import Codec
 from edgewise.host.protocol.errors import error_frame
@@ -150,7 +150,7 @@ class Session:
     def _move(self, event: SessionEvent) -> Reaction:
         step = TRANSITIONS.get((self.state, event))
         if step is None:
-            raise SessionIllegalTransition(
+            raise IllegalTransition(
                 f"session of actor {self.actor_id}: no move from {self.state.value} "
                 f"on {event.value}"
             )

@@ -79,7 +79,7 @@ def test_every_move_outside_the_table_is_refused(state: ActorState, event: Lifec
         life.apply(event, 8)
     error = caught.value
     assert isinstance(error, HostFault)
-    assert error.code == "actor.illegal_transition"
+    assert error.code == "state.illegal_transition"
     assert state.value in error.message
     assert event.value in error.message
     assert ACTOR in error.message

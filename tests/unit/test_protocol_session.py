@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from edgewise.host.errors import ConnectionRefused, SessionIllegalTransition
+from edgewise.host.errors import ConnectionRefused, IllegalTransition
 from edgewise.host.protocol.codec import CBOR, JSON, Codec
 from edgewise.host.protocol.messages import ActionFrame, ErrorFrame, InitFrame
 from edgewise.host.protocol.session import (
@@ -124,14 +124,14 @@ def test_oversized_frame_closes() -> None:
 
 def test_illegal_moves_name_state_event_and_actor() -> None:
     session = open_session()
-    with pytest.raises(SessionIllegalTransition) as info:
+    with pytest.raises(IllegalTransition) as info:
         session.accepted(8)
     assert "open" in info.value.message
     assert "connect_accepted" in info.value.message
     assert ACTOR in info.value.message
     session.close()
     session.close()
-    with pytest.raises(SessionIllegalTransition, match="closed"):
+    with pytest.raises(IllegalTransition, match="closed"):
         session.receive(frame(JSON, t="action", id=1, name="get"), 101.0)
 
 
