@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from edgewise.host.actors.keys import validate_key
 from edgewise.host.config import LimitsConfig
 from edgewise.host.errors import ActorKeyInvalid, ActorNotFound, RequestInvalid
 
@@ -65,24 +66,10 @@ def parse_actor_id(value: str) -> str:
 
 
 def parse_key(value: object, limits: LimitsConfig) -> tuple[str, ...]:
+    """A JSON/CBOR actor key (a list of strings) as the node's key tuple: the node's own rule."""
     if not isinstance(value, list | tuple):
-        raise ActorKeyInvalid("key must be a list of strings")
-    if len(value) > limits.max_actor_key_parts:
-        raise ActorKeyInvalid(
-            f"key has {len(value)} parts, at most {limits.max_actor_key_parts} are allowed"
-        )
-    total = 0
-    for index, part in enumerate(value):
-        if not isinstance(part, str):
-            raise ActorKeyInvalid(f"key[{index}] must be a string, got {type(part).__name__}")
-        if not part:
-            raise ActorKeyInvalid(f"key[{index}] must not be empty")
-        total += len(part.encode("utf-8", "surrogatepass"))
-    if total > limits.max_actor_key_bytes:
-        raise ActorKeyInvalid(
-            f"key has {total} bytes, at most {limits.max_actor_key_bytes} are allowed"
-        )
-    return tuple(value)
+        raise ActorKeyInvalid("actor key must be a list of strings")
+    return validate_key(value, limits)
 
 
 def _require_map(body: object, allowed: frozenset[str]) -> Mapping[str, Any]:

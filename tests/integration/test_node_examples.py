@@ -8,7 +8,6 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import wasmtime
@@ -24,6 +23,7 @@ from edgewise.host.errors import (
     NodeStopping,
     UserError,
 )
+from recording_sink import RecordingSink
 
 pytestmark = pytest.mark.timeout(120)
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -48,20 +48,6 @@ def modules(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
         shutil.copytree(EXAMPLES / name, source)
         built[name] = build_actor(source).wasm_path.read_bytes()
     return built
-
-
-class RecordingSink:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, tuple[Any, ...]]] = []
-        self.closed: list[tuple[str, str]] = []
-        self.arrived = asyncio.Event()
-
-    def deliver(self, name: str, args: tuple[Any, ...]) -> None:
-        self.events.append((name, args))
-        self.arrived.set()
-
-    def close(self, code: str, message: str) -> None:
-        self.closed.append((code, message))
 
 
 def make_config(data_dir: Path, idle_timeout_s: float = 30.0) -> Config:

@@ -34,6 +34,7 @@ from edgewise.host.errors import (
     RequestInvalid,
     UserError,
 )
+from recording_sink import RecordingSink
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -72,18 +73,6 @@ REFUSER = guest({"error": {"code": "no_way", "message": "not today"}})
 DOORMAN = guest({"refuse": "members only", "sleep": True})
 TRAP = guest(body="unreachable")
 LOOP = guest(body="(loop $spin (br $spin)) (i64.const 0)")
-
-
-class RecordingSink:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, tuple[Any, ...]]] = []
-        self.closed: list[tuple[str, str]] = []
-
-    def deliver(self, name: str, args: tuple[Any, ...]) -> None:
-        self.events.append((name, args))
-
-    def close(self, code: str, message: str) -> None:
-        self.closed.append((code, message))
 
 
 def make_config(data_dir: Path, **actors: Any) -> Config:

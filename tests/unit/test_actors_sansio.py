@@ -11,6 +11,7 @@ from edgewise.host.actors.keys import validate_key
 from edgewise.host.config import LimitsConfig
 from edgewise.host.errors import ActorKeyInvalid, ClientFault, ConnectionNotFound
 from edgewise.host.modules import validate_module_name
+from recording_sink import RecordingSink
 
 LIMITS = LimitsConfig(max_actor_key_parts=3, max_actor_key_bytes=10)
 A = "a" * 32
@@ -61,18 +62,6 @@ def test_retry_delay_doubles_up_to_the_cap() -> None:
     delays = [retry_delay_s(n, 1.0, 10.0) for n in range(1, 7)]
     assert delays == [1.0, 2.0, 4.0, 8.0, 10.0, 10.0]
     assert retry_delay_s(0, 0.5, 10.0) == 0.5
-
-
-class RecordingSink:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, tuple[Any, ...]]] = []
-        self.closed: list[tuple[str, str]] = []
-
-    def deliver(self, name: str, args: tuple[Any, ...]) -> None:
-        self.events.append((name, args))
-
-    def close(self, code: str, message: str) -> None:
-        self.closed.append((code, message))
 
 
 class BrokenSink(RecordingSink):

@@ -13,7 +13,8 @@ LIMITS = LimitsConfig(max_actor_key_parts=3, max_actor_key_bytes=10)
 def test_put_actor() -> None:
     request = rq.parse_put_actor({"name": "counter", "key": ["a", "b"], "input": {"x": 1}}, LIMITS)
     assert request == rq.PutActorRequest("counter", ("a", "b"), {"x": 1})
-    assert rq.parse_put_actor({"name": "c", "key": []}, LIMITS).key == ()
+    with pytest.raises(ActorKeyInvalid, match="1 to 3 parts, got 0"):
+        rq.parse_put_actor({"name": "c", "key": []}, LIMITS)
 
 
 @pytest.mark.parametrize(
@@ -21,9 +22,9 @@ def test_put_actor() -> None:
     [
         ("abc", "must be a list"),
         (None, "must be a list"),
-        (["a", 1], "key[1] must be a string"),
-        (["a", ""], "key[1] must not be empty"),
-        (["a", "b", "c", "d"], "4 parts"),
+        (["a", 1], "part 1 must be a string"),
+        (["a", ""], "part 1 must not be empty"),
+        (["a", "b", "c", "d"], "1 to 3 parts, got 4"),
         (["abcdef", "ghijk"], "11 bytes"),
         (["üüüüüü"], "12 bytes"),
     ],
@@ -89,8 +90,10 @@ def test_list_query() -> None:
 def test_gateway_query() -> None:
     request = rq.parse_gateway("counter", {"key": ["a", "b"], "create": ["false"]}, LIMITS)
     assert request == rq.GatewayRequest("counter", ("a", "b"), create=False)
-    assert rq.parse_gateway("counter", {}, LIMITS).create is True
+    assert rq.parse_gateway("counter", {"key": ["a"]}, LIMITS).create is True
     with pytest.raises(RequestInvalid, match="create must be true or false"):
-        rq.parse_gateway("counter", {"create": ["maybe"]}, LIMITS)
+        rq.parse_gateway("counter", {"key": ["a"], "create": ["maybe"]}, LIMITS)
     with pytest.raises(ActorKeyInvalid):
         rq.parse_gateway("counter", {"key": [""]}, LIMITS)
+    with pytest.raises(ActorKeyInvalid, match="got 0"):
+        rq.parse_gateway("counter", {}, LIMITS)
