@@ -9,6 +9,7 @@ resolves it again once.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import aiohttp
@@ -87,11 +88,23 @@ class Client:
         result: dict[str, Any] = await self.request("GET", "/v1/health")
         return result
 
-    async def deploy(self, name: str, wasm: bytes) -> dict[str, Any]:
+    async def deploy(
+        self,
+        name: str,
+        wasm: bytes,
+        *,
+        language: str | None = None,
+        actions: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """Deploy a module; ``language`` and ``actions`` (from its build manifest) are optional."""
         headers = {"Content-Type": "application/wasm", **self._admin_headers()}
+        params = [("name", name)]
+        if language is not None:
+            params.append(("language", language))
+        params.extend(("action", action) for action in actions or ())
         try:
             async with self.http.post(
-                f"{self.url}/v1/modules", params={"name": name}, data=wasm, headers=headers
+                f"{self.url}/v1/modules", params=params, data=wasm, headers=headers
             ) as response:
                 result: dict[str, Any] = await self._answer(response, JSON)
                 return result

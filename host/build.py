@@ -1,10 +1,10 @@
 """Build an actor directory (``actor.toml`` + sources) into ``NAME.wasm`` + ``NAME.manifest.json``.
 
 `read_actor_spec` validates ``actor.toml``; `build_actor` compiles with the ``zig`` toolchain from
-the ``ziglang`` package (``python -m ziglang``), linking the guest SDK of ``guest-sdk/`` (found
-beside this package, or at ``$EDGEWISE_GUEST_SDK``), then checks the output against guest ABI v1
-with `abi_problems` and writes the manifest. Every failure raises `BuildFailed` with a message that
-says what to fix, including the compiler's own error text.
+the ``ziglang`` package (``python -m ziglang``), linking every ``c/*.c`` file of the guest SDK
+(``guest-sdk/`` beside this package, or at ``$EDGEWISE_GUEST_SDK``), then checks the output against
+guest ABI v1 with `abi_problems` and writes the manifest. Every failure raises `BuildFailed` with a
+message that says what to fix, including the compiler's own error text.
 """
 
 from __future__ import annotations
@@ -110,6 +110,15 @@ def _actions(toml_path: Path, raw: Any) -> tuple[str, ...] | None:
     return tuple(raw)
 
 
+def sdk_c_sources(sdk: Path) -> list[str]:
+    """Every C file of the C SDK (``guest-sdk/c/*.c``): each actor, C or Zig, links all of them.
+
+    The commands below link with ``-flto`` so that calls between these files (and into the actor)
+    are inlined as if the SDK were one translation unit.
+    """
+    return [str(path) for path in sorted((sdk / "c").glob("*.c"))]
+
+
 def compile_command(spec: ActorSpec, sdk: Path, wasm_path: Path) -> list[str]:
     zig = [sys.executable, "-m", "ziglang"]
     c_sdk = sdk / "c"
@@ -117,15 +126,15 @@ def compile_command(spec: ActorSpec, sdk: Path, wasm_path: Path) -> list[str]:
     if spec.language == "c":
         if len(c_sources) != len(spec.sources):
             raise BuildFailed(f"actor {spec.name}: a C actor has only .c sources")
-        return [*zig, "cc", "--target=wasm32-freestanding", "-Os", "-std=c11", "-nostdlib",
+        return [*zig, "cc", "--target=wasm32-freestanding", "-Os", "-flto", "-std=c11", "-nostdlib",
                 "-Wall", "-Wl,--no-entry", "-Wl,--strip-all", f"-I{c_sdk}", "-o", str(wasm_path),
-                *c_sources, str(c_sdk / "edgewise.c")]  # fmt: skip
+                *c_sources, *sdk_c_sources(sdk)]  # fmt: skip
     roots = [s for s in spec.sources if s.suffix == ".zig"]
     if len(roots) != 1:
         raise BuildFailed(f"actor {spec.name}: a Zig actor has exactly one .zig source (its root)")
     return [*zig, "build-exe", "-target", "wasm32-freestanding", "-fno-entry", "-O", "ReleaseSmall",
-            "-fstrip", f"-femit-bin={wasm_path}", "-cflags", "-Os", "-std=c11", "--",
-            str(c_sdk / "edgewise.c"), *c_sources, f"-I{c_sdk}", "--dep", "edgewise",
+            "-fstrip", "-flto", f"-femit-bin={wasm_path}", "-cflags", "-Os", "-flto", "-std=c11",
+            "--", *sdk_c_sources(sdk), *c_sources, f"-I{c_sdk}", "--dep", "edgewise",
             f"-Mroot={roots[0]}", f"-Medgewise={sdk / 'zig' / 'edgewise.zig'}"]  # fmt: skip
 
 
@@ -159,7 +168,7 @@ def build_actor(actor_dir: Path, out_dir: Path | None = None) -> BuildResult:
     except OSError as exc:
         raise BuildFailed(f"cannot create the output directory {out}: {exc}") from None
     sdk = guest_sdk_dir()
-    if not (sdk / "c" / "edgewise.h").is_file():
+    if not (sdk / "c" / "edgewise.h").is_file() or not sdk_c_sources(sdk):
         raise BuildFailed(f"guest SDK not found at {sdk} (set EDGEWISE_GUEST_SDK)")
     wasm_path = out / f"{spec.name}.wasm"
     wasm_path.unlink(missing_ok=True)

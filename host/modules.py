@@ -1,6 +1,8 @@
 """The node's module registry: which compiled module runs each actor name.
 
-A deployed module is stored once as ``data_dir/modules/<sha256>.wasm``; the store keeps the
+A deployed module is stored once as ``data_dir/modules/<sha256>.wasm``; what the build of a
+deployment knew (language, actions) is kept in ``<name>.json`` with the digest it belongs to (a
+name is at most 63 characters, so it never clashes with a digest); the store keeps the
 deployments (name -> digest), committed like any write. Deploying validates the bytes through
 ``Sandbox.load`` (``module.invalid``) before anything is written. On open, every deployment is
 loaded again (the sandbox's cache makes that a deserialize, not a compile). A redeploy only
@@ -10,6 +12,7 @@ changes what new activations get; running activations keep the module they start
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 from concurrent.futures import Executor
@@ -54,9 +57,17 @@ class ModuleRegistry:
                 wasm = path.read_bytes()
             except OSError as error:
                 raise HostFault(f"module file of {name!r} is unreadable: {error}") from None
-            self._install(name, self._sandbox.load(wasm), len(wasm))
+            language, actions = _read_build_facts(self._directory / f"{name}.json", digest)
+            self._install(name, self._sandbox.load(wasm), len(wasm), language, actions)
 
-    async def deploy(self, wasm: bytes, name: str, executor: Executor) -> Manifest:
+    async def deploy(
+        self,
+        wasm: bytes,
+        name: str,
+        executor: Executor,
+        language: str = "unknown",
+        actions: tuple[str, ...] | None = None,
+    ) -> Manifest:
         validate_module_name(name)
         if not isinstance(wasm, bytes | bytearray) or not wasm:
             raise ModuleInvalid("module is empty")
@@ -65,13 +76,18 @@ class ModuleRegistry:
         path = self._directory / f"{module.digest}.wasm"
         try:
             await loop.run_in_executor(executor, _write_file, path, bytes(wasm))
+            facts = {"sha256": module.digest, "language": language, "actions": actions}
+            facts_path = self._directory / f"{name}.json"
+            await loop.run_in_executor(
+                executor, _write_file, facts_path, json.dumps(facts).encode()
+            )
         except OSError as error:
             raise HostFault(f"cannot store module {name!r}: {error}") from None
         with storage_errors():
             ws = self._store.write_set(NODE_WRITE_SET)
             ws.set_deployment(name, module.digest)
         await commit(self._store, ws)
-        return self._install(name, module, len(wasm))
+        return self._install(name, module, len(wasm), language, actions)
 
     def module(self, name: str) -> Module:
         module = self._modules.get(name)
@@ -82,12 +98,19 @@ class ModuleRegistry:
     def manifests(self) -> list[Manifest]:
         return [self._manifests[name] for name in sorted(self._manifests)]
 
-    def _install(self, name: str, module: Module, size_bytes: int) -> Manifest:
+    def _install(
+        self,
+        name: str,
+        module: Module,
+        size_bytes: int,
+        language: str,
+        actions: tuple[str, ...] | None,
+    ) -> Manifest:
         manifest = Manifest(
             name=name,
             abi_version=ABI_VERSION,
-            language="unknown",
-            actions=None,
+            language=language,
+            actions=actions,
             sha256=module.digest,
             size_bytes=size_bytes,
         )
@@ -105,3 +128,19 @@ def _write_file(path: Path, data: bytes) -> None:
         file.flush()
         os.fsync(file.fileno())
     partial.replace(path)
+
+
+def _read_build_facts(path: Path, digest: str) -> tuple[str, tuple[str, ...] | None]:
+    """The language and actions kept for a deployment; unknown when missing, bad or stale."""
+    try:
+        facts = json.loads(path.read_bytes())
+        language, actions = facts["language"], facts["actions"]
+        if facts["sha256"] != digest:
+            return "unknown", None
+    except (OSError, ValueError, KeyError, TypeError):
+        return "unknown", None
+    if not isinstance(language, str):
+        language = "unknown"
+    if not isinstance(actions, list) or not all(isinstance(a, str) for a in actions):
+        return language, None
+    return language, tuple(actions)

@@ -185,9 +185,17 @@ class Node:
 
     # --- modules ------------------------------------------------------------------------
 
-    async def deploy(self, wasm: bytes, name: str) -> Manifest:
+    async def deploy(
+        self,
+        wasm: bytes,
+        name: str,
+        *,
+        language: str = "unknown",
+        actions: tuple[str, ...] | None = None,
+    ) -> Manifest:
+        """Deploy ``wasm`` under ``name``; ``language`` and ``actions`` are what its build knew."""
         self._check_open()
-        return await self._modules.deploy(wasm, name, self._executor)
+        return await self._modules.deploy(wasm, name, self._executor, language, actions)
 
     def manifests(self) -> list[Manifest]:
         return self._modules.manifests()

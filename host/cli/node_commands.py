@@ -52,7 +52,8 @@ def _build_all(dirs: list[Path]) -> list[BuildResult]:
 
 
 async def _deploy(node: Node, result: BuildResult) -> None:
-    await node.deploy(result.wasm_path.read_bytes(), result.manifest.name)
+    m = result.manifest
+    await node.deploy(result.wasm_path.read_bytes(), m.name, language=m.language, actions=m.actions)
 
 
 def _source_stamp(actor_dir: Path) -> tuple[tuple[str, int], ...]:

@@ -15,27 +15,34 @@ from typing import Any
 from edgewise.client import Client
 from edgewise.host.build import build_actor
 from edgewise.host.errors import RequestInvalid
+from edgewise.host.manifest import Manifest
 
 
 def _print(value: Any) -> None:
     print(json.dumps(value, indent=2, sort_keys=True, default=str))
 
 
-def _module_to_deploy(target: Path, name: str | None) -> tuple[str, bytes]:
+def _module_to_deploy(target: Path) -> tuple[bytes, Manifest | None]:
+    """The wasm to deploy and, for an actor folder (built first), its build manifest."""
     if target.is_dir():
         result = build_actor(target)
-        return name or result.manifest.name, result.wasm_path.read_bytes()
+        return result.wasm_path.read_bytes(), result.manifest
     if target.suffix == ".wasm" and target.is_file():
-        return name or target.stem, target.read_bytes()
+        return target.read_bytes(), None
     raise RequestInvalid(f"{target} is neither an actor folder nor a .wasm file")
 
 
 def deploy(args: argparse.Namespace) -> int:
-    name, wasm = _module_to_deploy(args.target, args.name)
+    wasm, manifest = _module_to_deploy(args.target)
+    name = args.name or (manifest.name if manifest else args.target.stem)
 
     async def go() -> Any:
         async with Client(args.url, admin_token=args.token) as client:
-            return await client.deploy(name, wasm)
+            if manifest is None:
+                return await client.deploy(name, wasm)
+            return await client.deploy(
+                name, wasm, language=manifest.language, actions=manifest.actions
+            )
 
     _print(asyncio.run(go()))
     return 0

@@ -161,5 +161,31 @@ def parse_gateway(
     )
 
 
-def parse_module_name(query: Mapping[str, Sequence[str]]) -> str:
-    return parse_name(_single(query, "name"))
+@dataclass(frozen=True)
+class DeployRequest:
+    """``POST /v1/modules?name=N[&language=L][&action=A...]``: what the builder knew of it."""
+
+    name: str
+    language: str = "unknown"
+    actions: tuple[str, ...] | None = None
+
+
+LANGUAGE = re.compile(r"[a-z][a-z0-9_+-]{0,31}")
+ACTION = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
+MAX_ACTIONS = 256
+
+
+def parse_deploy(query: Mapping[str, Sequence[str]]) -> DeployRequest:
+    name = parse_name(_single(query, "name"))
+    language = _single(query, "language") or "unknown"
+    if not LANGUAGE.fullmatch(language):
+        raise RequestInvalid(f"language {language!r} must match {LANGUAGE.pattern}")
+    listed = query.get("action")
+    if listed is None:
+        return DeployRequest(name, language)
+    if len(listed) > MAX_ACTIONS:
+        raise RequestInvalid(f"at most {MAX_ACTIONS} actions may be listed")
+    for action in listed:
+        if not ACTION.fullmatch(action):
+            raise RequestInvalid(f"action name {action!r} must match {ACTION.pattern}")
+    return DeployRequest(name, language, tuple(listed))

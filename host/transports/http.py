@@ -197,12 +197,14 @@ async def gateway_action(request: web.Request) -> web.Response:
 async def deploy_module(request: web.Request) -> web.Response:
     _check_admin(request)
     node = request.app[NODE]
-    name = rq.parse_module_name({k: request.query.getall(k) for k in request.query})
+    deploy = rq.parse_deploy({k: request.query.getall(k) for k in request.query})
     limit = node.config.limits.max_module_bytes
     if request.content_length is not None and request.content_length > limit:
         raise RequestTooLarge(f"module of {request.content_length} bytes exceeds {limit}")
     wasm = await request.read()
-    manifest = await node.deploy(wasm, name)
+    manifest = await node.deploy(
+        wasm, deploy.name, language=deploy.language, actions=deploy.actions
+    )
     return _reply(JSON, manifest_json(manifest))
 
 

@@ -112,7 +112,11 @@ def test_deploy_and_actors_commands_against_a_served_node(tmp_path: Path) -> Non
         assert refused.returncode == 1 and "auth.unauthorized" in refused.stderr
         deployed = edgewise("deploy", str(counter), *remote)
         assert deployed.returncode == 0, deployed.stderr
-        assert json.loads(deployed.stdout)["name"] == "counter"
+        manifest = json.loads(deployed.stdout)
+        assert manifest["name"] == "counter" and manifest["language"] == "c"
+        assert manifest["actions"] == ["increment", "get", "increment_later"]
+        bad = edgewise("deploy", str(tmp_path / "nothing.txt"), *remote)
+        assert bad.returncode == 1 and "request.invalid" in bad.stderr
 
         async def create() -> str:
             async with aiohttp.ClientSession() as session:

@@ -97,3 +97,25 @@ def test_gateway_query() -> None:
         rq.parse_gateway("counter", {"key": [""]}, LIMITS)
     with pytest.raises(ActorKeyInvalid, match="got 0"):
         rq.parse_gateway("counter", {}, LIMITS)
+
+
+def test_deploy_query_carries_what_the_build_knew() -> None:
+    query = {"name": ["counter"], "language": ["c"], "action": ["increment", "get"]}
+    assert rq.parse_deploy(query) == rq.DeployRequest("counter", "c", ("increment", "get"))
+    assert rq.parse_deploy({"name": ["counter"]}) == rq.DeployRequest("counter")
+
+
+@pytest.mark.parametrize(
+    ("query", "words"),
+    [
+        ({}, "name must be a non-empty string"),
+        ({"name": ["c"], "language": ["C++!"]}, "language 'C++!' must match"),
+        ({"name": ["c"], "action": ["no spaces"]}, "action name 'no spaces' must match"),
+        ({"name": ["c"], "action": ["a"] * 257}, "at most 256 actions"),
+        ({"name": ["c", "d"]}, "given more than once"),
+    ],
+)
+def test_bad_deploy_queries(query: dict[str, list[str]], words: str) -> None:
+    with pytest.raises(RequestInvalid) as info:
+        rq.parse_deploy(query)
+    assert words in info.value.message
