@@ -1,6 +1,7 @@
 /* Edgewise guest SDK for C (guest ABI v1, wasm32-freestanding, no libc).
  *
- * Link edgewise.c into your actor and define the hooks you need (every hook has a weak default):
+ * Link every .c file of this folder into your actor and define the hooks you need (every hook has
+ * a weak default):
  *
  *   void ew_on_create(ew_turn *t, ew_reader *input);
  *   void ew_on_wake(ew_turn *t);

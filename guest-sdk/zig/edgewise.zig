@@ -1,5 +1,5 @@
 //! Edgewise guest SDK for Zig (guest ABI v1): a thin idiomatic layer over the C SDK
-//! (guest-sdk/c/edgewise.c), which owns the exports, the arena, the CBOR codec and the turn result.
+//! (guest-sdk/c/*.c), which owns the exports, the arena, the CBOR codec and the turn result.
 //!
 //! Usage, in the actor's root file:
 //!

@@ -141,6 +141,27 @@ def test_foreign_import_is_refused(tmp_path: Path) -> None:
         build_actor(c_actor(tmp_path, source))
 
 
+@pytest.mark.parametrize("language", ["c", "zig"])
+def test_every_c_file_of_the_sdk_is_linked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    sdk = tmp_path / "sdk"
+    shutil.copytree(REPO / "guest-sdk", sdk, ignore=shutil.ignore_patterns("conformance"))
+    (sdk / "c" / "zz_extra.c").write_text("int ew_extra_answer(void) { return 42; }\n")
+    monkeypatch.setenv("EDGEWISE_GUEST_SDK", str(sdk))
+    sources = {
+        "c": '#include "edgewise.h"\nint ew_extra_answer(void);\n'
+        "void ew_on_wake(ew_turn *t) { ew_write_int(ew_reply_ok(t), ew_extra_answer()); }\n",
+        "zig": 'const ew = @import("edgewise");\nextern fn ew_extra_answer() i32;\n'
+        "comptime { ew.exportHooks(@This()); }\n"
+        "pub fn onWake(t: *ew.Turn) void { t.replyOk().int(ew_extra_answer()); }\n",
+    }
+    source = f"main.{'c' if language == 'c' else 'zig'}"
+    toml = f'[actor]\nname = "extra"\nlanguage = "{language}"\nsources = ["{source}"]\n'
+    result = build_actor(write_actor(tmp_path / "actor", toml, {source: sources[language]}))
+    assert abi_problems(result.wasm_path.read_bytes()) == []
+
+
 def test_missing_guest_sdk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDGEWISE_GUEST_SDK", str(tmp_path / "nowhere"))
     with pytest.raises(BuildFailed, match="guest SDK not found"):

@@ -3,7 +3,10 @@ vectors, and the counter and chat_room examples through whole turns.
 
 `GuestHarness` is a tiny host written on wasmtime's public API: it defines the `ew` imports of ABI
 v1 over a dict, writes one CBOR envelope per turn through `ew_alloc`, calls `ew_turn` and decodes
-the result. It exists for these tests only; the node's sandbox is another, faster path.
+the result. It exists for these tests only, because they send raw (and broken) envelope bytes and
+compare raw result bytes, which the sandbox's typed `Instance.run_turn` cannot; the node's sandbox
+is another, faster path. It runs on the sandbox's process-wide Engine (one Engine per process), so
+each Store gets a generous epoch deadline before every call into the guest.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ import cbor2
 import pytest
 import wasmtime
 from edgewise.host.build import BuildResult, build_actor
+from edgewise.host.sandbox.engine import epoch_ticks, shared_engine
 
 REPO = Path(__file__).resolve().parents[2]
 VECTORS = REPO / "guest-sdk" / "abi" / "v1" / "vectors"
 ACTOR = {"id": "a" * 32, "name": "test", "key": ["k"]}
 NOW = 1_800_000_000_000
 I32, I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
-ENGINE = wasmtime.Engine()
+DEADLINE_TICKS = epoch_ticks(60_000)
 
 
 class GuestHarness:
@@ -34,8 +38,10 @@ class GuestHarness:
         self.kv: dict[bytes, bytes] = {} if kv is None else kv
         self.logs: list[tuple[int, str]] = []
         self.list_calls = 0
-        self.store = wasmtime.Store(ENGINE)
-        linker = wasmtime.Linker(ENGINE)
+        engine = shared_engine()
+        self.store = wasmtime.Store(engine)
+        self.store.set_epoch_deadline(DEADLINE_TICKS)
+        linker = wasmtime.Linker(engine)
         imports: dict[str, tuple[list[wasmtime.ValType], list[wasmtime.ValType], Any]] = {
             "kv_get": ([I32] * 4, [I32], self._kv_get),
             "kv_put": ([I32] * 4, [I32], self._kv_put),
@@ -47,7 +53,7 @@ class GuestHarness:
         }
         for name, (params, results, fn) in imports.items():
             linker.define_func("ew", name, wasmtime.FuncType(params, results), fn)
-        instance = linker.instantiate(self.store, wasmtime.Module(ENGINE, wasm))
+        instance = linker.instantiate(self.store, wasmtime.Module(engine, wasm))
         exports = instance.exports(self.store)
         self.memory: Any = exports["memory"]
         self.alloc: Any = exports["ew_alloc"]
@@ -92,6 +98,7 @@ class GuestHarness:
         self.logs.append((level, self._read(ptr, n).decode()))
 
     def turn_raw(self, envelope: bytes) -> bytes:
+        self.store.set_epoch_deadline(DEADLINE_TICKS)
         ptr = self.alloc(self.store, len(envelope))
         assert ptr != 0
         self._write(ptr, envelope)
