@@ -172,6 +172,12 @@ class StorageFailed(HostFault):
     status = 503
 
 
+class ListenFailed(HostFault):
+    """The node could not open its listening socket (the port is taken, the address is wrong)."""
+
+    code = "node.listen_failed"
+
+
 class NodeStopping(HostFault):
     code = "node.stopping"
     status = 503

@@ -113,6 +113,10 @@ class Engine:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = rocksdict.Rdict(str(path), db_options())
         except Exception as exc:
+            if "LOCK" in str(exc):
+                raise StorageOpenFailed(
+                    f"the store at {path} is in use by another process (another node?)"
+                ) from exc
             raise StorageOpenFailed(f"cannot open the store at {path}: {exc}") from exc
         return cls(db, path)
 

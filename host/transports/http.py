@@ -19,6 +19,7 @@ from aiohttp import web
 from edgewise.host.actors import ActorInfo, Node
 from edgewise.host.errors import (
     EdgewiseError,
+    ListenFailed,
     MethodNotAllowed,
     NotFound,
     RequestInvalid,
@@ -304,8 +305,8 @@ async def start_server(node: Node, host: str, port: int) -> RunningServer:
     site = web.TCPSite(runner, host, port)
     try:
         await site.start()
-    except OSError:
+    except OSError as exc:
         await runner.cleanup()
-        raise
+        raise ListenFailed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     bound = runner.addresses[0][1]
     return RunningServer(runner=runner, host=host, port=int(bound))

@@ -152,3 +152,21 @@ def test_dev_watch_redeploys_a_changed_actor(examples_copy: Path) -> None:
         assert "redeployed counter" in node.output, node.output
     finally:
         node.stop()
+
+
+def test_a_taken_port_and_a_data_dir_in_use_are_clear_errors(examples_copy: Path) -> None:
+    counter = str(examples_copy / "examples" / "counter")
+    first = NodeProcess.start(
+        ["dev", "--port", "0", "--data-dir", str(examples_copy / "one"), counter],
+        examples_copy / "first.log",
+    )
+    try:
+        port = first.url.rsplit(":", 1)[1]
+        taken = edgewise("dev", "--port", port, "--data-dir", str(examples_copy / "two"), counter)
+        assert taken.returncode == 1
+        assert "node.listen_failed" in taken.stderr and "Traceback" not in taken.stderr
+        shared = edgewise("dev", "--port", "0", "--data-dir", str(examples_copy / "one"), counter)
+        assert shared.returncode == 1
+        assert "in use by another process" in shared.stderr and "Traceback" not in shared.stderr
+    finally:
+        assert first.stop() == 0, first.output
