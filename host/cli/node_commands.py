@@ -115,7 +115,16 @@ async def _serve_until_stopped(
         await node.close()
 
 
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
 def dev(args: argparse.Namespace) -> int:
+    if args.host not in LOOPBACK:
+        print(
+            f"warning: a dev node has no admin token: anyone who reaches {args.host} can deploy "
+            "and destroy; use `edgewise serve` with an admin token beyond this machine",
+            file=sys.stderr,
+        )
     dirs = list(args.actor_dirs) or _default_actor_dirs()
     builds = _build_all(dirs)
     actors = ActorsConfig()
