@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
 from concurrent.futures import Executor
 from pathlib import Path
@@ -22,6 +21,7 @@ from edgewise.host.actors.storage_gate import commit, storage_errors
 from edgewise.host.errors import ClientFault, HostFault, ModuleInvalid, ModuleNotFound
 from edgewise.host.manifest import Manifest
 from edgewise.host.sandbox import Module, Sandbox
+from edgewise.host.sandbox.cache import write_atomically
 from edgewise.storage import Store
 
 MODULE_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
@@ -71,16 +71,16 @@ class ModuleRegistry:
         validate_module_name(name)
         if not isinstance(wasm, bytes | bytearray) or not wasm:
             raise ModuleInvalid("module is empty")
+        wasm = bytes(wasm)
         loop = asyncio.get_running_loop()
-        module = await loop.run_in_executor(executor, self._sandbox.load, bytes(wasm))
-        path = self._directory / f"{module.digest}.wasm"
+        module = await loop.run_in_executor(executor, self._sandbox.load, wasm)
+        facts = {"sha256": module.digest, "language": language, "actions": actions}
+        files = {
+            self._directory / f"{module.digest}.wasm": wasm,
+            self._directory / f"{name}.json": json.dumps(facts).encode(),
+        }
         try:
-            await loop.run_in_executor(executor, _write_file, path, bytes(wasm))
-            facts = {"sha256": module.digest, "language": language, "actions": actions}
-            facts_path = self._directory / f"{name}.json"
-            await loop.run_in_executor(
-                executor, _write_file, facts_path, json.dumps(facts).encode()
-            )
+            await loop.run_in_executor(executor, _write_files, files)
         except OSError as error:
             raise HostFault(f"cannot store module {name!r}: {error}") from None
         with storage_errors():
@@ -119,15 +119,10 @@ class ModuleRegistry:
         return manifest
 
 
-def _write_file(path: Path, data: bytes) -> None:
-    """Write atomically: a reader never sees half a module."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
-    with partial.open("wb") as file:
-        file.write(data)
-        file.flush()
-        os.fsync(file.fileno())
-    partial.replace(path)
+def _write_files(files: dict[Path, bytes]) -> None:
+    """Write each file durably and atomically, in order: a reader never sees half a module."""
+    for path, data in files.items():
+        write_atomically(path, data, durable=True)
 
 
 def _read_build_facts(path: Path, digest: str) -> tuple[str, tuple[str, ...] | None]:

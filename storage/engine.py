@@ -1,6 +1,6 @@
 """The rocksdict boundary: opening, reading, writing and syncing one RocksDB.
 
-This is the only module (with the SST writer in ``migration.py``) that touches rocksdict, and
+This is the only module (with the SST files of ``migration.py``) that touches rocksdict, and
 every rocksdict exception is mapped here to a ``StorageError``. Writes are applied as one
 ``WriteBatch`` (atomic: all of it or none of it). ``write(..., sync=False)`` appends to the WAL
 without fsync and is quick; ``sync_wal()`` then makes everything written so far durable and
@@ -24,6 +24,9 @@ from edgewise.storage.errors import (
     StorageFailed,
     StorageOpenFailed,
 )
+from edgewise.storage.keys import prefix_end
+
+SCAN_ALL = 1 << 30
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,10 @@ class Engine:
                 cursor.next()
             cursor.status()
         return found
+
+    def scan_prefix(self, prefix: bytes, limit: int = SCAN_ALL) -> list[tuple[bytes, bytes]]:
+        """Up to ``limit`` entries whose key starts with ``prefix``, in key order."""
+        return self.scan(prefix, prefix_end(prefix), limit)
 
     def write(self, ops: Sequence[Op], *, sync: bool) -> None:
         """Apply ``ops`` in order as one atomic batch."""

@@ -209,7 +209,7 @@ def decode_name_index_key(raw: bytes) -> tuple[str, str]:
 # --- alarms -----------------------------------------------------------------------------------
 
 
-def _check_at_ms(at_ms: int) -> bytes:
+def encode_at_ms(at_ms: int) -> bytes:
     if not isinstance(at_ms, int) or isinstance(at_ms, bool) or not 0 <= at_ms <= MAX_AT_MS:
         raise KeyInvalid(f"alarm time must be an int in [0, 2**63), got {at_ms!r}")
     return at_ms.to_bytes(8, "big")
@@ -221,7 +221,7 @@ def alarm_at_prefix() -> bytes:
 
 def alarm_at_key(at_ms: int, actor_id: str, name: str) -> bytes:
     alarm = _utf8(name, "alarm name", MAX_NAME_BYTES)
-    return alarm_at_prefix() + _check_at_ms(at_ms) + check_actor_id(actor_id) + _SEP + alarm
+    return alarm_at_prefix() + encode_at_ms(at_ms) + check_actor_id(actor_id) + _SEP + alarm
 
 
 def decode_alarm_at_key(raw: bytes) -> tuple[int, str, str]:
@@ -245,10 +245,6 @@ def decode_alarm_of_key(raw: bytes) -> tuple[str, str]:
     if len(raw) < ACTOR_ID_LENGTH + 3 or raw[ACTOR_ID_LENGTH + 1] != 0:
         raise KeyInvalid(f"malformed alarm index key {raw[:40]!r}")
     return _actor_at(raw, 1), _text(raw[ACTOR_ID_LENGTH + 2 :])
-
-
-def encode_at_ms(at_ms: int) -> bytes:
-    return _check_at_ms(at_ms)
 
 
 def decode_at_ms(value: bytes) -> int:

@@ -20,8 +20,6 @@ from edgewise.storage.errors import ActorMissing, ImportInvalid, StorageError
 from edgewise.storage.keys import KeyKind
 from edgewise.storage.records import ActorMeta, ExportInfo, decode_alarm, decode_meta
 
-_SCAN_ALL = 1 << 30
-
 
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
@@ -42,10 +40,8 @@ def actor_entries(engine: Engine, actor_id: str) -> list[tuple[bytes, bytes]]:
         (keys.index_key(meta.name, meta.key), actor_id.encode("ascii")),
         (keys.name_index_key(meta.name, actor_id), b""),
     ]
-    kv = keys.kv_prefix(actor_id)
-    entries += engine.scan(kv, keys.prefix_end(kv), _SCAN_ALL)
-    alarms = keys.alarm_of_prefix(actor_id)
-    for key, at in engine.scan(alarms, keys.prefix_end(alarms), _SCAN_ALL):
+    entries += engine.scan_prefix(keys.kv_prefix(actor_id))
+    for key, at in engine.scan_prefix(keys.alarm_of_prefix(actor_id)):
         _, name = keys.decode_alarm_of_key(key)
         at_key = keys.alarm_at_key(keys.decode_at_ms(at), actor_id, name)
         value = engine.get(at_key)

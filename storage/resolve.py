@@ -22,8 +22,6 @@ from edgewise.storage.records import (
 )
 from edgewise.storage.writeset import Changes
 
-_SCAN_ALL = 1 << 30
-
 
 class BatchView:
     """Committed data plus the operations already placed in the current batch."""
@@ -43,7 +41,7 @@ class BatchView:
 
     def scan_prefix(self, prefix: bytes) -> list[tuple[bytes, bytes]]:
         end = keys.prefix_end(prefix)
-        found: dict[bytes, bytes | None] = dict(self._engine.scan(prefix, end, _SCAN_ALL))
+        found: dict[bytes, bytes | None] = dict(self._engine.scan_prefix(prefix))
         for erased in self._erased:
             found = {k: v for k, v in found.items() if not erased.start <= k < erased.end}
         found.update({k: v for k, v in self._written.items() if prefix <= k < end})

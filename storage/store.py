@@ -41,8 +41,6 @@ from edgewise.storage.records import (
 from edgewise.storage.resolve import BatchView, resolve
 from edgewise.storage.writeset import Changes, WriteSet
 
-_SCAN_ALL = 1 << 30
-
 
 @dataclass(frozen=True)
 class _Ticket:
@@ -122,7 +120,7 @@ class Store:
         prefix = keys.alarm_at_prefix()
         if now_ms < 0:
             return []
-        end = prefix + min(now_ms + 1, keys.MAX_AT_MS).to_bytes(8, "big")
+        end = prefix + keys.encode_at_ms(min(now_ms + 1, keys.MAX_AT_MS))
         return [
             decode_alarm(actor_id, name, at_ms, value)
             for key, value in self._engine.scan(prefix, end, limit)
@@ -130,15 +128,13 @@ class Store:
         ]
 
     def next_alarm_ms(self) -> int | None:
-        prefix = keys.alarm_at_prefix()
-        first = self._engine.scan(prefix, keys.prefix_end(prefix), 1)
+        first = self._engine.scan_prefix(keys.alarm_at_prefix(), 1)
         return keys.decode_alarm_at_key(first[0][0])[0] if first else None
 
     def alarms_of(self, actor_id: str) -> list[AlarmEntry]:
         """The actor's alarms, ordered by name."""
-        prefix = keys.alarm_of_prefix(actor_id)
         alarms = []
-        for key, at in self._engine.scan(prefix, keys.prefix_end(prefix), _SCAN_ALL):
+        for key, at in self._engine.scan_prefix(keys.alarm_of_prefix(actor_id)):
             _, name = keys.decode_alarm_of_key(key)
             at_ms = keys.decode_at_ms(at)
             value = self._engine.get(keys.alarm_at_key(at_ms, actor_id, name))
@@ -146,9 +142,16 @@ class Store:
                 alarms.append(decode_alarm(actor_id, name, at_ms, value))
         return alarms
 
+    def alarm_is_set(self, alarm: AlarmEntry) -> bool:
+        """Whether the actor's alarm ``alarm.name`` is still set for ``alarm.at_ms``."""
+        actor_id, name, at_ms = alarm.actor_id, alarm.name, alarm.at_ms
+        at = self._engine.get(keys.alarm_of_key(actor_id, name))
+        if at is None or keys.decode_at_ms(at) != at_ms:
+            return False
+        return self._engine.get(keys.alarm_at_key(at_ms, actor_id, name)) is not None
+
     def deployments(self) -> dict[str, str]:
-        prefix = keys.deployment_prefix()
-        found = self._engine.scan(prefix, keys.prefix_end(prefix), _SCAN_ALL)
+        found = self._engine.scan_prefix(keys.deployment_prefix())
         return {keys.decode_deployment_key(k): decode_digest(v) for k, v in found}
 
     # --- writes -------------------------------------------------------------------------------

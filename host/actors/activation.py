@@ -46,13 +46,12 @@ from edgewise.host.errors import (
     GuestTimeout,
     HostFault,
     NodeStopping,
-    StorageFailed,
     UserError,
 )
 from edgewise.host.sandbox import Instance, Module
 from edgewise.host.sandbox.abi import ActorIdentity, TurnEnvelope, TurnResult
 from edgewise.storage import ActorMeta, AlarmEntry, Store, WriteSet
-from edgewise.storage.errors import KeyInvalid, StorageError, ValueInvalid
+from edgewise.storage.errors import KeyInvalid, ValueInvalid
 
 log = logging.getLogger("edgewise.actors")
 guest_log = logging.getLogger("edgewise.guest")
@@ -135,24 +134,19 @@ class Activation:
             with storage_errors():
                 value = await self._run(letter.command)
         except EdgewiseError as error:
-            outcome: tuple[bool, Any] = (False, error)
+            _settle(letter.reply, error=error)
         except Exception:
             log.exception("actor %s: turn failed inside the host", self.actor_id)
-            outcome = (False, HostFault("internal error while running the turn"))
+            _settle(letter.reply, error=HostFault("internal error while running the turn"))
         else:
-            outcome = (True, value)
-        if not letter.reply.done():
-            if outcome[0]:
-                letter.reply.set_result(outcome[1])
-            else:
-                letter.reply.set_exception(outcome[1])
+            _settle(letter.reply, value=value)
 
     async def _run(self, command: Command) -> Any:
         if isinstance(command, DestroyActor):
             return await self._destroy()
         if isinstance(command, RunCreate):
             return await self._create(command.input)
-        if isinstance(command, RunAlarm) and not self._alarm_still_due(command.alarm):
+        if isinstance(command, RunAlarm) and not self._services.store.alarm_is_set(command.alarm):
             return None
         await self._ensure_instance()
         return await self._turn(command)
@@ -244,17 +238,13 @@ class Activation:
         instance = self._instance
         assert instance is not None
         try:
-            return await self._run_turn(instance, envelope, ws)
-        except GuestFault as fault:
-            log.warning("actor %s: %s turn faulted: %s", self.actor_id, envelope.kind, fault)
+            with storage_errors():
+                return await self._run_turn(instance, envelope, ws)
+        except EdgewiseError as error:
+            if isinstance(error, GuestFault):
+                log.warning("actor %s: %s turn faulted: %s", self.actor_id, envelope.kind, error)
             self._drop_instance()
             raise
-        except EdgewiseError:
-            self._drop_instance()
-            raise
-        except StorageError as error:
-            self._drop_instance()
-            raise StorageFailed(f"storage failed: {error.message}") from error
         except Exception as exc:
             log.exception("actor %s: %s turn failed in the host", self.actor_id, envelope.kind)
             self._drop_instance()
@@ -301,10 +291,6 @@ class Activation:
         elif result.sleep and self.lifecycle.state is ActorState.ACTIVE:
             self._fall_asleep(LifecycleEvent.SLEEP_REQUESTED)
 
-    def _alarm_still_due(self, entry: AlarmEntry) -> bool:
-        current = self._services.store.alarms_of(self.actor_id)
-        return any(a.name == entry.name and a.at_ms == entry.at_ms for a in current)
-
     async def _destroy(self) -> None:
         ws = self._services.store.write_set(self.actor_id)
         ws.destroy_actor()
@@ -347,6 +333,18 @@ class Activation:
 
     def _guest_log(self, level: int, text: str) -> None:
         guest_log.log(GUEST_LEVELS.get(level, logging.INFO), "actor %s: %s", self.actor_id, text)
+
+
+def _settle(
+    reply: asyncio.Future[Any], *, value: Any = None, error: Exception | None = None
+) -> None:
+    """Answer a letter, unless its sender gave up meanwhile."""
+    if reply.done():
+        return
+    if error is None:
+        reply.set_result(value)
+    else:
+        reply.set_exception(error)
 
 
 def _encode(payload: Any) -> bytes:

@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import time
 from collections.abc import Awaitable, Callable
 
+from edgewise.host.actors.activation import now_ms
 from edgewise.host.actors.storage_gate import commit, storage_errors
 from edgewise.host.config import ActorsConfig
 from edgewise.host.errors import ActorNotFound, EdgewiseError, UserError
@@ -75,7 +75,7 @@ class AlarmScheduler:
 
     def _fire_due(self) -> float | None:
         """Start a delivery for each due alarm; return how long to sleep (None: until woken)."""
-        now = _now_ms()
+        now = now_ms()
         with storage_errors():
             due = self._store.due_alarms(now, BATCH)
             for entry in due:
@@ -126,7 +126,7 @@ class AlarmScheduler:
             attempt,
             delay,
         )
-        retry = dataclasses.replace(entry, at_ms=_now_ms() + int(delay * 1000), attempt=attempt)
+        retry = dataclasses.replace(entry, at_ms=now_ms() + int(delay * 1000), attempt=attempt)
         await self._rewrite(entry, retry)
 
     async def _drop(self, entry: AlarmEntry) -> None:
@@ -136,8 +136,7 @@ class AlarmScheduler:
         """Replace or remove the alarm, unless a turn changed it since it was fired."""
         try:
             with storage_errors():
-                current = self._store.alarms_of(entry.actor_id)
-                if not any(a.name == entry.name and a.at_ms == entry.at_ms for a in current):
+                if not self._store.alarm_is_set(entry):
                     return
                 ws = self._store.write_set(entry.actor_id)
                 if replacement is None:
@@ -147,7 +146,3 @@ class AlarmScheduler:
             await commit(self._store, ws)
         except EdgewiseError as error:
             log.error("alarm %r of actor %s: %s", entry.name, entry.actor_id, error.message)
-
-
-def _now_ms() -> int:
-    return int(time.time() * 1000)

@@ -76,14 +76,19 @@ class Connections:
                 _deliver(conn, name, args)
 
     def close_actor(self, actor_id: str, code: str, message: str) -> None:
-        for conn in self.of_actor(actor_id):
-            del self._by_id[conn.conn_id]
-            _close(conn, code, message)
+        self._close(self.of_actor(actor_id), code, message)
 
     def close_all(self, code: str, message: str) -> None:
-        for conn in self.all():
+        self._close(self.all(), code, message)
+
+    def _close(self, conns: list[Connection], code: str, message: str) -> None:
+        """Forget each connection, then close its sink (a failure is logged)."""
+        for conn in conns:
             del self._by_id[conn.conn_id]
-            _close(conn, code, message)
+            try:
+                conn.sink.close(code, message)
+            except Exception:
+                log.exception("closing connection %d failed", conn.conn_id)
 
 
 def _deliver(conn: Connection, name: str, args: tuple[Any, ...]) -> None:
@@ -91,10 +96,3 @@ def _deliver(conn: Connection, name: str, args: tuple[Any, ...]) -> None:
         conn.sink.deliver(name, args)
     except Exception:
         log.exception("event %r to connection %d failed", name, conn.conn_id)
-
-
-def _close(conn: Connection, code: str, message: str) -> None:
-    try:
-        conn.sink.close(code, message)
-    except Exception:
-        log.exception("closing connection %d failed", conn.conn_id)

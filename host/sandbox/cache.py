@@ -116,19 +116,27 @@ class Sandbox:
         return compiled
 
     def _store_cache(self, path: Path, compiled: wasmtime.Module) -> None:
-        tmp: str | None = None
         try:
-            self._cache_dir.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self._cache_dir, suffix=".tmp")
-            with os.fdopen(fd, "wb") as out:
-                out.write(compiled.serialize())
-            os.replace(tmp, path)
-            tmp = None
+            write_atomically(path, compiled.serialize(), durable=False)
         except OSError as exc:
             _log.warning("cannot write module cache file %s: %s", path.name, exc.strerror)
-        finally:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+
+
+def write_atomically(path: Path, data: bytes | bytearray, *, durable: bool) -> None:
+    """Write ``path`` through a temporary file renamed over it: a reader sees the old file or
+    all of the new one. ``durable`` also fsyncs the data before the rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            if durable:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def _first_line(exc: Exception) -> str:

@@ -57,7 +57,7 @@ _KEEP_ALIVE: list[Any] = []  # C callbacks referenced by Linkers: they must neve
 _VAL_BYTES = ctypes.sizeof(ffi.wasmtime_val_raw_t)
 _SLOT = {"i32": f"i{_VAL_BYTES - 4}x", "i64": f"q{_VAL_BYTES - 8}x"}
 _RESULT = {"i32": ctypes.c_int32, "i64": ctypes.c_int64}
-_U32 = 0xFFFFFFFF
+U32 = 0xFFFFFFFF  # guest pointers and lengths are unsigned 32-bit
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ class GuestCall:
         """Call ``ew_alloc(size)``; the pointer as an unsigned 32-bit value."""
         self._values[0].i32 = size
         self._call_export(self._alloc)
-        return int(self._values[0].i32) & _U32
+        return int(self._values[0].i32) & U32
 
     def call_turn(self, ptr: int, length: int) -> int:
         """Call ``ew_turn(ptr, len)``; the i64 result as an unsigned 64-bit value."""

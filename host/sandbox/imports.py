@@ -20,7 +20,7 @@ from typing import Protocol
 import cbor2
 from edgewise.host.config import LimitsConfig
 from edgewise.host.errors import GuestTrapped
-from edgewise.host.sandbox.fastcall import GuestCall, HostImport
+from edgewise.host.sandbox.fastcall import U32, GuestCall, HostImport
 
 NOT_FOUND = -1
 VALUE_TOO_LARGE = -2
@@ -29,7 +29,6 @@ INVALID_ARGUMENT = -5
 MAX_LIST_LIMIT = 1000
 MAX_RANDOM_BYTES = 65536
 LOG_TEXT_BYTES = 16 * 1024
-_U32 = 0xFFFFFFFF
 _I32_MAX = 0x7FFFFFFF
 
 
@@ -62,38 +61,38 @@ def _key_problem(length: int, limits: LimitsConfig) -> int:
 
 def kv_get(call: GuestCall, kptr: int, klen: int, dst: int, cap: int) -> int:
     turn: TurnContext = call.turn
-    klen &= _U32
+    klen &= U32
     problem = _key_problem(klen, turn.limits)
     if problem:
         return problem
-    value = turn.host.get(call.read(kptr & _U32, klen, "kv_get key"))
+    value = turn.host.get(call.read(kptr & U32, klen, "kv_get key"))
     if value is None:
         return NOT_FOUND
-    if len(value) <= cap & _U32:
-        call.write(dst & _U32, value, "kv_get buffer")
+    if len(value) <= cap & U32:
+        call.write(dst & U32, value, "kv_get buffer")
     return len(value)
 
 
 def kv_put(call: GuestCall, kptr: int, klen: int, vptr: int, vlen: int) -> int:
     turn: TurnContext = call.turn
-    klen, vlen = klen & _U32, vlen & _U32
+    klen, vlen = klen & U32, vlen & U32
     problem = _key_problem(klen, turn.limits)
     if problem:
         return problem
     if vlen > turn.limits.max_value_bytes:
         return VALUE_TOO_LARGE
-    key = call.read(kptr & _U32, klen, "kv_put key")
-    turn.host.put(key, call.read(vptr & _U32, vlen, "kv_put value"))
+    key = call.read(kptr & U32, klen, "kv_put key")
+    turn.host.put(key, call.read(vptr & U32, vlen, "kv_put value"))
     return 0
 
 
 def kv_delete(call: GuestCall, kptr: int, klen: int) -> int:
     turn: TurnContext = call.turn
-    klen &= _U32
+    klen &= U32
     problem = _key_problem(klen, turn.limits)
     if problem:
         return problem
-    turn.host.delete(call.read(kptr & _U32, klen, "kv_delete key"))
+    turn.host.delete(call.read(kptr & U32, klen, "kv_delete key"))
     return 0
 
 
@@ -102,25 +101,25 @@ def kv_list(
     cap: int,
 ) -> int:  # fmt: skip
     turn: TurnContext = call.turn
-    plen, alen = plen & _U32, alen & _U32
+    plen, alen = plen & U32, alen & U32
     if plen > turn.limits.max_key_bytes or alen > turn.limits.max_key_bytes:
         return KEY_TOO_LARGE
     if not 1 <= limit <= MAX_LIST_LIMIT:
         return INVALID_ARGUMENT
-    prefix = call.read(pptr & _U32, plen, "kv_list prefix")
-    after = call.read(aptr & _U32, alen, "kv_list start key")
+    prefix = call.read(pptr & U32, plen, "kv_list prefix")
+    after = call.read(aptr & U32, alen, "kv_list start key")
     page = turn.host.list(prefix, after, limit)
     encoded = cbor2.dumps([[key, value] for key, value in page])
     if len(encoded) > _I32_MAX:
         return VALUE_TOO_LARGE
-    if len(encoded) <= cap & _U32:
-        call.write(dst & _U32, encoded, "kv_list buffer")
+    if len(encoded) <= cap & U32:
+        call.write(dst & U32, encoded, "kv_list buffer")
     return len(encoded)
 
 
 def log(call: GuestCall, level: int, ptr: int, length: int) -> None:
     turn: TurnContext = call.turn
-    ptr, length = ptr & _U32, length & _U32
+    ptr, length = ptr & U32, length & U32
     call.check(ptr, length, "log text")
     text = call.read(ptr, min(length, LOG_TEXT_BYTES), "log text")
     turn.log(min(max(level, 0), 3), text.decode("utf-8", errors="replace"))
@@ -131,10 +130,10 @@ def now_ms(call: GuestCall) -> int:
 
 
 def random(call: GuestCall, dst: int, length: int) -> None:
-    length &= _U32
+    length &= U32
     if length > MAX_RANDOM_BYTES:
         raise GuestTrapped(f"random asked for {length} bytes, more than {MAX_RANDOM_BYTES}")
-    call.write(dst & _U32, os.urandom(length), "random buffer")
+    call.write(dst & U32, os.urandom(length), "random buffer")
 
 
 HOST_IMPORTS = (

@@ -31,10 +31,9 @@ from edgewise.host.errors import (
 )
 from edgewise.host.sandbox.abi import TurnEnvelope, TurnResult
 from edgewise.host.sandbox.engine import epoch_ticks, shared_engine
-from edgewise.host.sandbox.fastcall import CallTrapped, GuestCall
+from edgewise.host.sandbox.fastcall import U32, CallTrapped, GuestCall
 from edgewise.host.sandbox.imports import TurnContext, TurnHost
 
-_U32 = 0xFFFFFFFF
 WASM_PAGE_BYTES = 65536
 
 
@@ -106,7 +105,7 @@ class Instance:
             packed = call.call_turn(ptr, len(data))
         finally:
             call.turn = None
-        result_ptr, result_len = packed >> 32, packed & _U32
+        result_ptr, result_len = packed >> 32, packed & U32
         if result_len > self._limits.max_message_bytes:
             raise GuestTooLarge(
                 f"turn result is {result_len} bytes, "

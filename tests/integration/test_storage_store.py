@@ -133,6 +133,9 @@ def test_alarms_set_replace_cancel_and_due_in_time_order(store: Store) -> None:
         AlarmEntry(B, "tick", 100, b"\x03", attempt=2),
     ]
     assert store.alarms_of(A) == [AlarmEntry(A, "tick", 50, b"\x04")]
+    assert store.alarm_is_set(AlarmEntry(A, "tick", 50, b""))
+    assert not store.alarm_is_set(AlarmEntry(A, "tick", 200, b"\x02"))  # replaced
+    assert not store.alarm_is_set(AlarmEntry(A, "late", 300, b"\x01"))  # cancelled
     assert store.due_alarms(49, 10) == []
     assert store.due_alarms(-5, 10) == []
 
