@@ -39,6 +39,7 @@ from edgewise.storage.records import (
     decode_meta,
 )
 from edgewise.storage.resolve import BatchView, resolve
+from edgewise.storage.walsync import WalSyncer
 from edgewise.storage.writeset import Changes, WriteSet
 
 
@@ -60,6 +61,7 @@ def _settle(future: asyncio.Future[None], error: StorageError | None) -> None:
 class Store:
     def __init__(self, engine: Engine, *, sync: bool, commit_window_ms: float) -> None:
         self._engine = engine
+        self._wal = WalSyncer(engine.sync_wal)
         self._sync = sync
         self._window: GroupCommit[_Ticket] = GroupCommit(commit_window_ms / 1000.0)
         self._write_lock = threading.Lock()
@@ -209,7 +211,7 @@ class Store:
                         _settle(ticket.future, exc)
                 self._engine.write(view.ops, sync=False)
             if self._sync:
-                await asyncio.to_thread(self._engine.sync_wal)
+                await self._wal.sync()
                 self._syncs += 1
         except Exception as exc:
             error = exc if isinstance(exc, StorageError) else StorageFailed(f"commit: {exc!r}")
@@ -258,6 +260,7 @@ class Store:
                 ticket.future.get_loop().call_soon_threadsafe(_settle, ticket.future, error)
             except RuntimeError:
                 continue
+        self._wal.close()
         self._engine.close()
 
     def __enter__(self) -> Store:
