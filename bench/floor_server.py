@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import cbor2
+from _common import CONTENT_TYPES, decode, encode
 from aiohttp import WSMsgType, web
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -105,14 +106,12 @@ FLOOR_KEY = web.AppKey("floor", Floor)
 
 
 def _encoding_of(request: web.Request) -> str:
-    return "cbor" if request.content_type == "application/cbor" else "json"
+    return "cbor" if request.content_type == CONTENT_TYPES["cbor"] else "json"
 
 
 def _reply(encoding: str, body: Any, status: int = 200) -> web.Response:
-    if encoding == "cbor":
-        return web.Response(body=cbor2.dumps(body), status=status, content_type="application/cbor")
     return web.Response(
-        body=json.dumps(body, separators=(",", ":")), status=status, content_type="application/json"
+        body=encode(encoding, body), status=status, content_type=CONTENT_TYPES[encoding]
     )
 
 
@@ -121,7 +120,7 @@ async def _body(request: web.Request) -> dict[str, Any]:
     if not raw:
         return {}
     try:
-        value = cbor2.loads(raw) if _encoding_of(request) == "cbor" else json.loads(raw)
+        value = decode(_encoding_of(request), raw)
     except (ValueError, cbor2.CBORDecodeError):
         raise FloorError(400, "request.malformed", "body is not valid") from None
     if not isinstance(value, dict):
@@ -207,18 +206,13 @@ async def deploy_module(request: web.Request) -> web.Response:
 
 async def _send(conn: Connection, frame: dict[str, Any]) -> None:
     with contextlib.suppress(ConnectionError):
-        if conn.encoding == "cbor":
-            await conn.ws.send_bytes(cbor2.dumps(frame))
-        else:
-            await conn.ws.send_str(json.dumps(frame, separators=(",", ":")))
+        opcode = WSMsgType.BINARY if conn.encoding == "cbor" else WSMsgType.TEXT
+        await conn.ws.send_frame(encode(conn.encoding, frame), opcode)
 
 
 def _frame(conn: Connection, data: str | bytes) -> dict[str, Any]:
     try:
-        if isinstance(data, bytes):
-            value = cbor2.loads(data) if conn.encoding == "cbor" else json.loads(data)
-        else:
-            value = json.loads(data)
+        value = decode(conn.encoding, data) if isinstance(data, bytes) else json.loads(data)
     except (ValueError, cbor2.CBORDecodeError):
         raise FloorError(400, "request.malformed", "frame is not valid") from None
     if not isinstance(value, dict):

@@ -21,7 +21,7 @@ from edgewise.client.errors import (
     ServerUnreachable,
 )
 from edgewise.host.errors import EdgewiseError
-from edgewise.host.protocol.codec import JSON, Codec, codec_for
+from edgewise.host.protocol.codec import CBOR, JSON, Codec, codec_for
 
 _NO_BODY = object()
 
@@ -97,19 +97,15 @@ class Client:
         actions: Sequence[str] | None = None,
     ) -> dict[str, Any]:
         """Deploy a module; ``language`` and ``actions`` (from its build manifest) are optional."""
-        headers = {"Content-Type": "application/wasm", **self._admin_headers()}
         params = [("name", name)]
         if language is not None:
             params.append(("language", language))
         params.extend(("action", action) for action in actions or ())
-        try:
-            async with self.http.post(
-                f"{self.url}/v1/modules", params=params, data=wasm, headers=headers
-            ) as response:
-                result: dict[str, Any] = await self._answer(response, JSON)
-                return result
-        except aiohttp.ClientError as exc:
-            raise ServerUnreachable(f"{self.url}: {exc}") from None
+        headers = {"Content-Type": "application/wasm"}
+        result: dict[str, Any] = await self._round_trip(
+            "POST", "/v1/modules", wasm, headers, params, admin=True
+        )
+        return result
 
     async def modules(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = await self.request("GET", "/v1/modules")
@@ -151,35 +147,48 @@ class Client:
         """One HTTP round trip in the client's encoding; raises on an error answer."""
         codec = self.codec
         headers = {"Accept": codec.content_type}
-        if admin:
-            headers.update(self._admin_headers())
         data = None
         if body is not _NO_BODY:
             headers["Content-Type"] = codec.content_type
             data = codec.encode(body)
+        return await self._round_trip(method, path, data, headers, params, admin=admin)
+
+    async def _round_trip(
+        self,
+        method: str,
+        path: str,
+        data: bytes | None,
+        headers: dict[str, str],
+        params: Any,
+        *,
+        admin: bool,
+    ) -> Any:
+        if admin:
+            headers.update(self._admin_headers())
         try:
             async with self.http.request(
                 method, self.url + path, data=data, headers=headers, params=params
             ) as response:
-                return await self._answer(response, codec)
+                return await _answer(response)
         except aiohttp.ClientError as exc:
             raise ServerUnreachable(f"{method} {self.url}{path}: {exc}") from None
         except TimeoutError:
             raise ServerUnreachable(f"{method} {self.url}{path}: timed out") from None
 
-    async def _answer(self, response: aiohttp.ClientResponse, codec: Codec) -> Any:
-        raw = await response.read()
-        if "cbor" in response.headers.get("Content-Type", ""):
-            codec = codec_for("cbor")
-        try:
-            value = codec.decode(raw, len(raw)) if raw else None
-        except EdgewiseError:
-            value = None
-        if response.status >= 400:
-            raise _server_error(value, response.status)
-        if value is None and raw:
-            raise ProtocolViolation(f"answer with status {response.status} is not {codec.encoding}")
-        return value
+
+async def _answer(response: aiohttp.ClientResponse) -> Any:
+    """The decoded answer, in the encoding its ``Content-Type`` names (JSON unless CBOR)."""
+    raw = await response.read()
+    codec = CBOR if "cbor" in response.headers.get("Content-Type", "") else JSON
+    try:
+        value = codec.decode(raw, len(raw)) if raw else None
+    except EdgewiseError:
+        value = None
+    if response.status >= 400:
+        raise _server_error(value, response.status)
+    if value is None and raw:
+        raise ProtocolViolation(f"answer with status {response.status} is not {codec.encoding}")
+    return value
 
 
 def _server_error(value: Any, status: int) -> EdgewiseClientError:

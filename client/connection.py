@@ -78,6 +78,9 @@ class ActorConnection:
         self._params = params
         self._policy = policy
         self._codec = client.codec
+        self._opcode = (
+            aiohttp.WSMsgType.TEXT if self._codec.text_frames else aiohttp.WSMsgType.BINARY
+        )
         self._handlers: dict[str, list[EventHandler]] = {}
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
@@ -263,10 +266,7 @@ class ActorConnection:
     async def _send_on(self, ws: aiohttp.ClientWebSocketResponse, frame: ClientFrame) -> None:
         data = self._codec.encode(to_wire(frame))
         try:
-            if self._codec.encoding == "json":
-                await ws.send_str(data.decode("utf-8"))
-            else:
-                await ws.send_bytes(data)
+            await ws.send_frame(data, self._opcode)
         except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
             raise ConnectionLost(f"sending failed: {exc}") from None
 

@@ -106,13 +106,13 @@ _TABLES: dict[str, type[Any]] = {
 def _build_table(name: str, cls: type[Any], raw: object) -> Any:
     if not isinstance(raw, dict):
         raise ConfigInvalid(f"[{name}] must be a table")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
+    fields = {f.name for f in dataclasses.fields(cls)}
+    defaults = cls()
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in fields:
             raise ConfigInvalid(f"[{name}] has unknown key {key!r}")
-        default = getattr(cls(), key)
-        expected = type(default)
+        expected = type(getattr(defaults, key))
         if expected is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if type(value) is not expected:

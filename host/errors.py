@@ -8,7 +8,6 @@ our API.
 - ``ClientFault``: the request was wrong (bad body, unknown actor or action, too large).
 - ``GuestFault``: the actor's module misbehaved (trap, timeout, bad result); the turn is dropped.
 - ``HostFault``: this node failed (storage, internal); the request may be retried.
-- ``PeerFault``: another node misbehaved (reserved for regions).
 """
 
 from __future__ import annotations
@@ -47,11 +46,6 @@ class GuestFault(EdgewiseError):
 class HostFault(EdgewiseError):
     code = "internal"
     status = 500
-
-
-class PeerFault(EdgewiseError):
-    code = "peer.failed"
-    status = 502
 
 
 # --- client faults --------------------------------------------------------------------------

@@ -53,8 +53,9 @@ class Manifest:
     sha256: str
     size_bytes: int
 
-    def to_json(self) -> str:
-        body = {
+    def to_dict(self) -> dict[str, Any]:
+        """The manifest as JSON-ready values: the manifest file and the HTTP API both use it."""
+        return {
             "name": self.name,
             "abi_version": self.abi_version,
             "language": self.language,
@@ -62,7 +63,9 @@ class Manifest:
             "sha256": self.sha256,
             "size_bytes": self.size_bytes,
         }
-        return json.dumps(body, indent=2) + "\n"
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2) + "\n"
 
     @classmethod
     def from_json(cls, text: str) -> Manifest:

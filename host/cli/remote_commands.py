@@ -36,13 +36,12 @@ def deploy(args: argparse.Namespace) -> int:
     wasm, manifest = _module_to_deploy(args.target)
     name = args.name or (manifest.name if manifest else args.target.stem)
 
+    language = manifest.language if manifest else None
+    actions = manifest.actions if manifest else None
+
     async def go() -> Any:
         async with Client(args.url, admin_token=args.token) as client:
-            if manifest is None:
-                return await client.deploy(name, wasm)
-            return await client.deploy(
-                name, wasm, language=manifest.language, actions=manifest.actions
-            )
+            return await client.deploy(name, wasm, language=language, actions=actions)
 
     _print(asyncio.run(go()))
     return 0

@@ -55,6 +55,11 @@ class Codec:
     def content_type(self) -> str:
         return JSON_TYPE if self.encoding == "json" else CBOR_TYPE
 
+    @property
+    def text_frames(self) -> bool:
+        """JSON travels in WebSocket text frames, CBOR in binary ones."""
+        return self.encoding == "json"
+
     def encode(self, value: Any) -> bytes:
         try:
             if self.encoding == "json":

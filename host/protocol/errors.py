@@ -15,11 +15,17 @@ INTERNAL_CODE = "internal"
 INTERNAL_MESSAGE = "internal error"
 
 
+def _public(exc: BaseException) -> tuple[str, str]:
+    """The code and message a client may see."""
+    if isinstance(exc, EdgewiseError):
+        return exc.code, exc.message
+    return INTERNAL_CODE, INTERNAL_MESSAGE
+
+
 def error_body(exc: BaseException) -> dict[str, Any]:
     """``{"error": {"code", "message"}}`` for an HTTP response."""
-    if isinstance(exc, EdgewiseError):
-        return {"error": {"code": exc.code, "message": exc.message}}
-    return {"error": {"code": INTERNAL_CODE, "message": INTERNAL_MESSAGE}}
+    code, message = _public(exc)
+    return {"error": {"code": code, "message": message}}
 
 
 def error_status(exc: BaseException) -> int:
@@ -27,6 +33,5 @@ def error_status(exc: BaseException) -> int:
 
 
 def error_frame(exc: BaseException, frame_id: FrameId | None = None) -> ErrorFrame:
-    if isinstance(exc, EdgewiseError):
-        return ErrorFrame(id=frame_id, code=exc.code, message=exc.message)
-    return ErrorFrame(id=frame_id, code=INTERNAL_CODE, message=INTERNAL_MESSAGE)
+    code, message = _public(exc)
+    return ErrorFrame(id=frame_id, code=code, message=message)

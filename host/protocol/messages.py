@@ -3,8 +3,9 @@
 Every frame is a map with a ``"t"`` key naming its type. Client to server: ``connect``,
 ``action``, ``subscribe``, ``unsubscribe``. Server to client: ``init``, ``result``, ``error``,
 ``event``. ``parse_*`` turn decoded maps into frames (raising ``request.invalid`` with the field
-named); ``to_wire`` turns a frame back into a map for the codec. Action ids are integers or
-strings chosen by the client and echoed in the reply.
+named, through ``parse_name`` / ``parse_args``, which HTTP requests share); ``to_wire`` turns a
+frame back into a map for the codec. Action ids are integers or strings chosen by the client and
+echoed in the reply.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from edgewise.host.errors import RequestInvalid
 
 FrameId = int | str
 MAX_ID_CHARS = 64
-MAX_EVENT_CHARS = 128
+MAX_NAME_CHARS = 128
 
 
 @dataclass(frozen=True)
@@ -89,19 +90,21 @@ def readable_id(raw: object) -> FrameId | None:
     return None
 
 
-def _text(raw: dict[Any, Any], field: str, limit: int) -> str:
-    value = raw.get(field)
+def parse_name(value: object, field: str = "name") -> str:
+    """An action, event or module name: a non-empty string of at most 128 characters.
+
+    Shared by the WebSocket frames here and the HTTP requests (``requests.py``)."""
     if not isinstance(value, str) or not value:
-        raise RequestInvalid(f"{raw.get('t')} frame: {field} must be a non-empty string")
-    if len(value) > limit:
-        raise RequestInvalid(f"{raw.get('t')} frame: {field} must be at most {limit} characters")
+        raise RequestInvalid(f"{field} must be a non-empty string")
+    if len(value) > MAX_NAME_CHARS:
+        raise RequestInvalid(f"{field} must be at most {MAX_NAME_CHARS} characters")
     return value
 
 
-def _args(raw: dict[Any, Any]) -> tuple[Any, ...]:
-    value = raw.get("args", [])
+def parse_args(value: object, field: str = "args") -> tuple[Any, ...]:
+    """Action arguments: a list, kept as a tuple."""
     if not isinstance(value, list | tuple):
-        raise RequestInvalid("action frame: args must be a list")
+        raise RequestInvalid(f"{field} must be a list")
     return tuple(value)
 
 
@@ -114,11 +117,11 @@ def parse_client_frame(raw: object) -> ClientFrame:
     if kind == "action":
         if not _is_id(raw.get("id")):
             raise RequestInvalid("action frame: id must be a non-negative integer or a string")
-        return ActionFrame(id=raw["id"], name=_text(raw, "name", MAX_EVENT_CHARS), args=_args(raw))
-    if kind == "subscribe":
-        return SubscribeFrame(event=_text(raw, "event", MAX_EVENT_CHARS))
-    if kind == "unsubscribe":
-        return UnsubscribeFrame(event=_text(raw, "event", MAX_EVENT_CHARS))
+        name = parse_name(raw.get("name"), "action frame: name")
+        return ActionFrame(raw["id"], name, parse_args(raw.get("args", []), "action frame: args"))
+    if kind == "subscribe" or kind == "unsubscribe":
+        event = parse_name(raw.get("event"), f"{kind} frame: event")
+        return SubscribeFrame(event) if kind == "subscribe" else UnsubscribeFrame(event)
     raise RequestInvalid(f"unknown frame type {str(kind)[:32]!r}")
 
 

@@ -1,9 +1,10 @@
 """Validation of HTTP request bodies and query parameters into frozen request dataclasses.
 
 Each ``parse_*`` function takes an already decoded body (or query values) and either returns a
-request or raises a client fault whose message names the offending field. Actor keys are lists
-of non-empty strings within ``LimitsConfig.max_actor_key_parts`` / ``max_actor_key_bytes``
-(``actor.key_invalid``); an empty list is the key of a singleton actor.
+request or raises a client fault whose message names the offending field. Actor keys are checked
+by the node's own rule (``actors.keys.validate_key``: 1 to ``max_actor_key_parts`` non-empty
+strings within ``max_actor_key_bytes``, else ``actor.key_invalid``); names and action arguments
+by the same helpers as WebSocket frames (``messages.parse_name``, ``messages.parse_args``).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 from edgewise.host.actors.keys import validate_key
 from edgewise.host.config import LimitsConfig
 from edgewise.host.errors import ActorKeyInvalid, ActorNotFound, RequestInvalid
+from edgewise.host.protocol.messages import parse_args, parse_name
 
-MAX_NAME_CHARS = 128
 MAX_LIST_LIMIT = 1000
 DEFAULT_LIST_LIMIT = 100
 _ACTOR_ID = re.compile(r"[0-9a-f]{32}")
@@ -49,27 +50,11 @@ class GatewayRequest:
     create: bool
 
 
-def parse_name(value: object, field: str = "name") -> str:
-    """A module or action name: a non-empty string of at most 128 characters."""
-    if not isinstance(value, str) or not value:
-        raise RequestInvalid(f"{field} must be a non-empty string")
-    if len(value) > MAX_NAME_CHARS:
-        raise RequestInvalid(f"{field} must be at most {MAX_NAME_CHARS} characters")
-    return value
-
-
 def parse_actor_id(value: str) -> str:
     """Actor ids are 32 lowercase hex characters; anything else names no actor."""
     if _ACTOR_ID.fullmatch(value) is None:
         raise ActorNotFound(f"no actor with id {value[:64]!r}")
     return value
-
-
-def parse_key(value: object, limits: LimitsConfig) -> tuple[str, ...]:
-    """A JSON/CBOR actor key (a list of strings) as the node's key tuple: the node's own rule."""
-    if not isinstance(value, list | tuple):
-        raise ActorKeyInvalid("actor key must be a list of strings")
-    return validate_key(value, limits)
 
 
 def _require_map(body: object, allowed: frozenset[str]) -> Mapping[str, Any]:
@@ -91,7 +76,7 @@ def parse_put_actor(body: object, limits: LimitsConfig) -> PutActorRequest:
         raise ActorKeyInvalid("key is required")
     return PutActorRequest(
         name=parse_name(fields.get("name")),
-        key=parse_key(fields["key"], limits),
+        key=validate_key(fields["key"], limits),
         input=fields.get("input"),
     )
 
@@ -102,12 +87,6 @@ def parse_action(body: object) -> ActionRequest:
         return ActionRequest()
     fields = _require_map(body, _ACTION_FIELDS)
     return ActionRequest(args=parse_args(fields.get("args", [])))
-
-
-def parse_args(value: object, field: str = "args") -> tuple[Any, ...]:
-    if not isinstance(value, list | tuple):
-        raise RequestInvalid(f"{field} must be a list")
-    return tuple(value)
 
 
 def _single(query: Mapping[str, Sequence[str]], field: str) -> str | None:
@@ -156,7 +135,7 @@ def parse_gateway(
 ) -> GatewayRequest:
     return GatewayRequest(
         name=parse_name(name),
-        key=parse_key(list(query.get("key", ())), limits),
+        key=validate_key(list(query.get("key", ())), limits),
         create=_parse_bool(_single(query, "create"), "create", True),
     )
 

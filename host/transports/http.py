@@ -26,10 +26,10 @@ from edgewise.host.errors import (
     RequestTooLarge,
     Unauthorized,
 )
-from edgewise.host.manifest import Manifest
 from edgewise.host.protocol import requests as rq
 from edgewise.host.protocol.codec import JSON, Codec, codec_for, decode_body, request_codec
 from edgewise.host.protocol.errors import error_body, error_status
+from edgewise.host.protocol.messages import parse_name
 from edgewise.host.transports.websocket import SocketHandler
 
 log = logging.getLogger("edgewise.transports")
@@ -87,10 +87,26 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return _error_reply(request, exc)
 
 
-async def _read_body(request: web.Request, codec: Codec, max_bytes: int) -> Any:
+async def _read(request: web.Request, max_bytes: int, what: str) -> bytes:
+    """The raw body, refused early when its announced length is past ``max_bytes``."""
     if request.content_length is not None and request.content_length > max_bytes:
-        raise RequestTooLarge(f"body of {request.content_length} bytes exceeds {max_bytes}")
-    return decode_body(codec, await request.read(), max_bytes)
+        raise RequestTooLarge(f"{what} of {request.content_length} bytes exceeds {max_bytes}")
+    return await request.read()
+
+
+async def _read_body(request: web.Request, codec: Codec, max_bytes: int) -> Any:
+    return decode_body(codec, await _read(request, max_bytes, "body"), max_bytes)
+
+
+async def _action_args(request: web.Request, codec: Codec, node: Node) -> tuple[Any, ...]:
+    body = await _read_body(request, codec, node.config.limits.max_message_bytes)
+    return rq.parse_action(body).args
+
+
+def _query(request: web.Request) -> dict[str, list[str]]:
+    """Every query parameter with all its values (a repeated one, like ``key``, listed once)."""
+    query = request.query
+    return {name: query.getall(name) for name in dict.fromkeys(query)}
 
 
 def _check_admin(request: web.Request) -> None:
@@ -109,17 +125,6 @@ def actor_json(info: ActorInfo) -> dict[str, Any]:
         "key": list(info.key),
         "created_ms": info.created_ms,
         "state": info.state,
-    }
-
-
-def manifest_json(manifest: Manifest) -> dict[str, Any]:
-    return {
-        "name": manifest.name,
-        "abi_version": manifest.abi_version,
-        "language": manifest.language,
-        "actions": None if manifest.actions is None else list(manifest.actions),
-        "sha256": manifest.sha256,
-        "size_bytes": manifest.size_bytes,
     }
 
 
@@ -155,7 +160,7 @@ async def get_actor(request: web.Request) -> web.Response:
 
 
 async def list_actors(request: web.Request) -> web.Response:
-    query = rq.parse_list_actors({k: request.query.getall(k) for k in request.query})
+    query = rq.parse_list_actors(_query(request))
     infos = request.app[NODE].list(query.name, query.after, query.limit + 1)
     page = infos[: query.limit]
     next_id = page[-1].actor_id if len(infos) > query.limit else None
@@ -173,24 +178,21 @@ async def call_action(request: web.Request) -> web.Response:
     node = request.app[NODE]
     codec = _codec(request)
     actor_id = rq.parse_actor_id(request.match_info["actor_id"])
-    action = rq.parse_name(request.match_info["action"], "action")
-    body = await _read_body(request, codec, node.config.limits.max_message_bytes)
-    output = await node.call(actor_id, action, rq.parse_action(body).args)
+    action = parse_name(request.match_info["action"], "action")
+    output = await node.call(actor_id, action, await _action_args(request, codec, node))
     return _reply(codec, {"output": output})
 
 
 def _gateway(request: web.Request, node: Node) -> rq.GatewayRequest:
-    query = {k: request.query.getall(k) for k in request.query}
-    return rq.parse_gateway(request.match_info["name"], query, node.config.limits)
+    return rq.parse_gateway(request.match_info["name"], _query(request), node.config.limits)
 
 
 async def gateway_action(request: web.Request) -> web.Response:
     node = request.app[NODE]
     codec = _codec(request)
     gateway = _gateway(request, node)
-    action = rq.parse_name(request.match_info["action"], "action")
-    body = await _read_body(request, codec, node.config.limits.max_message_bytes)
-    args = rq.parse_action(body).args
+    action = parse_name(request.match_info["action"], "action")
+    args = await _action_args(request, codec, node)
     info, _ = await node.get_or_create(gateway.name, gateway.key, create=gateway.create)
     return _reply(codec, {"output": await node.call(info.actor_id, action, args)})
 
@@ -198,20 +200,17 @@ async def gateway_action(request: web.Request) -> web.Response:
 async def deploy_module(request: web.Request) -> web.Response:
     _check_admin(request)
     node = request.app[NODE]
-    deploy = rq.parse_deploy({k: request.query.getall(k) for k in request.query})
-    limit = node.config.limits.max_module_bytes
-    if request.content_length is not None and request.content_length > limit:
-        raise RequestTooLarge(f"module of {request.content_length} bytes exceeds {limit}")
-    wasm = await request.read()
+    deploy = rq.parse_deploy(_query(request))
+    wasm = await _read(request, node.config.limits.max_module_bytes, "module")
     manifest = await node.deploy(
         wasm, deploy.name, language=deploy.language, actions=deploy.actions
     )
-    return _reply(JSON, manifest_json(manifest))
+    return _reply(JSON, manifest.to_dict())
 
 
 async def list_modules(request: web.Request) -> web.Response:
     manifests = request.app[NODE].manifests()
-    return _reply(_codec(request), [manifest_json(m) for m in manifests])
+    return _reply(_codec(request), [m.to_dict() for m in manifests])
 
 
 async def _serve_socket(request: web.Request, actor_id: str) -> web.StreamResponse:

@@ -60,7 +60,7 @@ class SocketSink:
         self._codec = codec
         self._queue: asyncio.Queue[ServerFrame | CloseSocket] = asyncio.Queue()
         self._closing = False
-        self._text = codec.encoding == "json"
+        self._opcode = WSMsgType.TEXT if codec.text_frames else WSMsgType.BINARY
         self.writer = asyncio.create_task(self._write())
 
     def send(self, frame: ServerFrame) -> None:
@@ -101,11 +101,7 @@ class SocketSink:
                     code = _CLOSE_CODES.get(item.code, WSCloseCode.POLICY_VIOLATION)
                     await ws.close(code=code, message=item.code.encode()[:120])
                     return
-                data = self._encode(item)
-                if self._text:
-                    await ws.send_str(data.decode("utf-8"))
-                else:
-                    await ws.send_bytes(data)
+                await ws.send_frame(self._encode(item), self._opcode)
         except (ConnectionError, RuntimeError) as exc:
             log.debug("socket writer stopped: %s", exc)
 
