@@ -37,12 +37,14 @@ class Connection:
 class Connections:
     def __init__(self) -> None:
         self._by_id: dict[int, Connection] = {}
+        self._by_actor: dict[str, dict[int, Connection]] = {}  # a broadcast looks at one actor's
         self._next_id = 1
 
     def open(self, actor_id: str, sink: EventSink) -> Connection:
         conn = Connection(self._next_id, actor_id, sink)
         self._next_id += 1
         self._by_id[conn.conn_id] = conn
+        self._by_actor.setdefault(actor_id, {})[conn.conn_id] = conn
         return conn
 
     def get(self, conn_id: int) -> Connection:
@@ -52,19 +54,27 @@ class Connections:
         return conn
 
     def remove(self, conn_id: int) -> Connection | None:
-        return self._by_id.pop(conn_id, None)
+        conn = self._by_id.pop(conn_id, None)
+        if conn is not None:
+            of_actor = self._by_actor[conn.actor_id]
+            del of_actor[conn_id]
+            if not of_actor:
+                del self._by_actor[conn.actor_id]
+        return conn
 
     def of_actor(self, actor_id: str) -> list[Connection]:
-        return [c for c in self._by_id.values() if c.actor_id == actor_id]
+        return list(self._by_actor.get(actor_id, {}).values())
 
     def all(self) -> list[Connection]:
         return list(self._by_id.values())
 
     def broadcast(self, actor_id: str, events: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
         """Deliver each event to every connection of the actor subscribed to its name."""
-        listeners = self.of_actor(actor_id)
+        listeners = self._by_actor.get(actor_id)
+        if not listeners:
+            return
         for name, args in events:
-            for conn in listeners:
+            for conn in list(listeners.values()):
                 if name in conn.subscriptions:
                     _deliver(conn, name, args)
 
@@ -84,7 +94,7 @@ class Connections:
     def _close(self, conns: list[Connection], code: str, message: str) -> None:
         """Forget each connection, then close its sink (a failure is logged)."""
         for conn in conns:
-            del self._by_id[conn.conn_id]
+            self.remove(conn.conn_id)
             try:
                 conn.sink.close(code, message)
             except Exception:

@@ -64,7 +64,8 @@ class Mailbox:
         self._actor_id = actor_id
         self._capacity = capacity
         self._letters: deque[Letter] = deque()
-        self._arrived = asyncio.Event()
+        self._waiter: asyncio.Future[bool] | None = None  # the worker, while it waits
+        self._woken = False  # a wake that came while the worker was busy
 
     def __len__(self) -> int:
         return len(self._letters)
@@ -77,31 +78,45 @@ class Mailbox:
             )
         reply: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._letters.append(Letter(command, reply))
-        self._arrived.set()
+        if self._waiter is not None:
+            _settle(self._waiter, True)
         return reply
 
     def take(self) -> Letter | None:
-        if not self._letters:
-            self._arrived.clear()
-            return None
-        return self._letters.popleft()
+        return self._letters.popleft() if self._letters else None
 
     async def wait(self, timeout_s: float) -> bool:
-        """Wait until a letter (or a wake) arrived (True) or the timeout passed (False)."""
-        if self._letters:
+        """Wait until a letter (or a wake) arrived (True) or the timeout passed (False).
+
+        One future and one timer per wait: this runs before every turn, and ``asyncio.wait_for``
+        would wrap the wait in a task of its own.
+        """
+        if self._letters or self._woken:
+            self._woken = False
             return True
+        loop = asyncio.get_running_loop()
+        waiter = self._waiter = loop.create_future()
+        timer = loop.call_later(timeout_s, _settle, waiter, False)
         try:
-            await asyncio.wait_for(self._arrived.wait(), timeout_s)
-        except TimeoutError:
-            return bool(self._letters)
-        return True
+            return await waiter or bool(self._letters)
+        finally:
+            timer.cancel()
+            self._waiter = None
 
     def wake(self) -> None:
-        """Wake a waiting worker without a letter (used to stop it)."""
-        self._arrived.set()
+        """Wake the worker without a letter (to stop it), now or as soon as it next waits."""
+        if self._waiter is not None:
+            _settle(self._waiter, True)
+        else:
+            self._woken = True
 
     def fail_all(self, error: EdgewiseError) -> None:
         while self._letters:
             letter = self._letters.popleft()
             if not letter.reply.done():
                 letter.reply.set_exception(error)
+
+
+def _settle(waiter: asyncio.Future[bool], value: bool) -> None:
+    if not waiter.done():
+        waiter.set_result(value)

@@ -124,3 +124,19 @@ def test_connection_ids_are_unique_and_unknown_ids_are_refused() -> None:
         table.get(0)
     assert caught.value.status == 404
     assert table.remove(12345) is None
+
+
+def test_connections_of_each_actor_stay_apart_through_removal_and_close() -> None:
+    table = Connections()
+    a1, a2, b1 = RecordingSink(), RecordingSink(), RecordingSink()
+    first = table.open("a", a1)
+    table.open("a", a2)
+    table.open("b", b1)
+    for conn in table.all():
+        conn.subscriptions.add("ev")
+    table.remove(first.conn_id)
+    table.broadcast("a", [("ev", (1,))])
+    assert (a1.events, a2.events, b1.events) == ([], [("ev", (1,))], [])
+    table.close_actor("a", "actor.destroyed", "gone")
+    assert table.of_actor("a") == [] and a2.closed == [("actor.destroyed", "gone")]
+    assert [c.actor_id for c in table.all()] == ["b"] and b1.closed == []
