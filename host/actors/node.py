@@ -232,7 +232,8 @@ class Node:
             return self._info(meta), True
 
     def get(self, actor_id: str) -> ActorInfo:
-        return self._info(self._meta(actor_id))
+        activation = self._activations.get(actor_id)  # an active actor's meta is in memory
+        return self._info(activation.meta if activation is not None else self._meta(actor_id))
 
     def list(self, name: str | None, after: str | None, limit: int) -> list[ActorInfo]:
         if (
