@@ -31,6 +31,8 @@ class NodeConfig:
     """This node's region name."""
     admin_token: str = ""
     """Bearer token for admin routes (deploy, destroy). Empty: admin routes are open (dev only)."""
+    log_level: str = "info"
+    """debug, info, warning or error; guest logs go to the logger edgewise.guest."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,8 @@ class Config:
         return Path(self.node.data_dir)
 
 
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
 _TABLES: dict[str, type[Any]] = {
     "node": NodeConfig,
     "limits": LimitsConfig,
@@ -121,6 +125,8 @@ def _build_table(name: str, cls: type[Any], raw: object) -> Any:
             )
         if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             raise ConfigInvalid(f"[{name}] {key} must not be negative")
+        if key == "log_level" and value not in LOG_LEVELS:
+            raise ConfigInvalid(f"[{name}] log_level must be one of {', '.join(LOG_LEVELS)}")
         values[key] = value
     return cls(**values)
 

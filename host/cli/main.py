@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from edgewise.client.errors import EdgewiseClientError
+from edgewise.host.config import LOG_LEVELS
 from edgewise.host.errors import EdgewiseError
 
 DEFAULT_URL = "http://127.0.0.1:6420"
@@ -45,6 +46,12 @@ def _dev_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     p.add_argument("--data-dir", default=".edgewise", help="state directory (%(default)s)")
     p.add_argument("--idle-timeout-s", type=float, default=None, help="actor idle timeout")
     p.add_argument("--watch", action="store_true", help="rebuild and redeploy on source changes")
+    p.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="info",
+        help="node and guest logs at this level and above (%(default)s)",
+    )
     p.add_argument("actor_dirs", nargs="*", type=Path, metavar="ACTOR_DIR")
 
 

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import dataclasses
 import gc
+import logging
 import signal
 import sys
 from collections.abc import Callable, Coroutine
@@ -32,7 +33,12 @@ WATCH_INTERVAL_S = 0.5
 GC_THRESHOLDS = (50_000, 20, 100)
 
 
-def _run(main: Callable[[], Coroutine[Any, Any, None]]) -> None:
+def _run(main: Callable[[], Coroutine[Any, Any, None]], log_level: str) -> None:
+    logging.basicConfig(
+        level=log_level.upper(),
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
     gc.set_threshold(*GC_THRESHOLDS)
     gc.freeze()  # what was loaded at start-up is never garbage
     try:
@@ -135,7 +141,7 @@ def dev(args: argparse.Namespace) -> int:
         actors=actors,
     )
     watch_dirs = dirs if args.watch else []
-    _run(lambda: _serve_until_stopped(config, builds, "dev node", watch_dirs))
+    _run(lambda: _serve_until_stopped(config, builds, "dev node", watch_dirs), args.log_level)
     return 0
 
 
@@ -146,5 +152,5 @@ def serve(args: argparse.Namespace) -> int:
             f"{args.config}: [node] admin_token is required by `edgewise serve` "
             "(admin routes would be open otherwise; use `edgewise dev` for local work)"
         )
-    _run(lambda: _serve_until_stopped(config, [], "node", []))
+    _run(lambda: _serve_until_stopped(config, [], "node", []), config.node.log_level)
     return 0

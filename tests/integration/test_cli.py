@@ -170,3 +170,47 @@ def test_a_taken_port_and_a_data_dir_in_use_are_clear_errors(examples_copy: Path
         assert "in use by another process" in shared.stderr and "Traceback" not in shared.stderr
     finally:
         assert first.stop() == 0, first.output
+
+
+GREETER = r"""
+#include "edgewise.h"
+
+void ew_on_action(ew_turn *t, ew_str name, ew_reader *args, uint32_t argc) {
+    ew_log(EW_INFO, "hello from the guest");
+    ew_reply_ok_null(t);
+}
+"""
+
+
+def test_dev_shows_guest_logs_at_the_chosen_level(tmp_path: Path) -> None:
+    actor = tmp_path / "greeter"
+    actor.mkdir()
+    (actor / "greeter.c").write_text(GREETER)
+    (actor / "actor.toml").write_text(
+        '[actor]\nname = "greeter"\nlanguage = "c"\nsources = ["greeter.c"]\n'
+    )
+
+    async def greet(url: str) -> None:
+        async with aiohttp.ClientSession() as session:
+            target = f"{url}/v1/gateway/greeter/actions/hi?key=a"
+            async with session.post(target, json={"args": []}) as response:
+                assert response.status == 200, await response.text()
+
+    for level, shown in (("info", True), ("warning", False)):
+        node = NodeProcess.start(
+            ["dev", "--port", "0", "--data-dir", str(tmp_path / level), "--log-level", level,
+             str(actor)],
+            tmp_path / f"{level}.log",
+        )  # fmt: skip
+        try:
+            asyncio.run(greet(node.url))
+        finally:
+            assert node.stop() == 0, node.output
+        assert ("edgewise.guest" in node.output and "hello from the guest" in node.output) is shown
+
+
+def test_serve_refuses_an_unknown_log_level(tmp_path: Path) -> None:
+    config = tmp_path / "node.toml"
+    config.write_text('[node]\nadmin_token = "t"\nlog_level = "chatty"\n')
+    result = edgewise("serve", "--config", str(config))
+    assert result.returncode == 1 and "log_level must be one of" in result.stderr
