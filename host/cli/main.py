@@ -94,6 +94,7 @@ def _actors_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     lst = actions.add_parser("list", help="list actors, optionally of one module")
     lst.add_argument("--name", default=None, help="module name")
     lst.add_argument("--limit", type=int, default=100, help="page size (%(default)s)")
+    lst.add_argument("--after", default=None, help="the 'next' id of the previous page")
     _add_remote_options(lst)
     get = actions.add_parser("get", help="show one actor")
     get.add_argument("actor_id")

@@ -51,7 +51,7 @@ def actors(args: argparse.Namespace) -> int:
     async def go() -> Any:
         async with Client(args.url, admin_token=args.token) as client:
             if args.actors_command == "list":
-                return await client.list_actors(args.name, None, args.limit)
+                return await client.list_actors(args.name, args.after, args.limit)
             if args.actors_command == "get":
                 return await client.actor_info(args.actor_id)
             await client.destroy(args.actor_id)

@@ -128,6 +128,12 @@ def test_deploy_and_actors_commands_against_a_served_node(tmp_path: Path) -> Non
         listed = edgewise("actors", "list", "--name", "counter", *remote)
         assert listed.returncode == 0, listed.stderr
         assert actor_id in listed.stdout
+        page = json.loads(listed.stdout)
+        after = edgewise("actors", "list", "--after", actor_id, *remote)
+        assert after.returncode == 0 and json.loads(after.stdout)["actors"] == []
+        assert page["next"] is None
+        bad = edgewise("actors", "list", "--limit", "0", *remote)
+        assert bad.returncode == 1 and "request.invalid" in bad.stderr
         shown = edgewise("actors", "get", actor_id, *remote)
         assert shown.returncode == 0 and '"cli"' in shown.stdout
         assert edgewise("actors", "destroy", actor_id, *remote).returncode == 0
