@@ -10,6 +10,7 @@ import asyncio
 import json
 import re
 import signal
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -148,3 +149,15 @@ async def test_floor_refuses_bad_input(floor_url: str) -> None:
             frame = await ws.receive_json(timeout=5)
         assert frame["t"] == "error"
         assert frame["code"] == "request.invalid"
+
+
+def test_a_short_soak_of_a_real_node_runs_clean() -> None:
+    result = subprocess.run(
+        [sys.executable, str(BENCH / "soak.py"), "--seconds", "2", "--keys", "5",
+         "--http-workers", "2", "--ws-workers", "2", "--alarm-workers", "1"],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["errors"] == {} and report["count_mismatches"] == {}
+    assert report["ops_per_s"]["http increment"] > 0 and report["ops_per_s"]["ws session"] > 0
