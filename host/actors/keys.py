@@ -1,15 +1,20 @@
-"""Validation of actor keys (sans-IO).
+"""How actors are addressed (sans-IO): actor keys, actor ids and list pages.
 
 An actor key is a list of 1..``max_actor_key_parts`` non-empty strings whose UTF-8 bytes total
-at most ``max_actor_key_bytes``. Anything else is refused with ``actor.key_invalid``.
+at most ``max_actor_key_bytes``. Anything else is refused with ``actor.key_invalid``. An actor id
+is 32 lowercase hex characters; a page of listed actors holds 1..``MAX_LIST_LIMIT`` of them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from edgewise.host.config import LimitsConfig
 from edgewise.host.errors import ActorKeyInvalid
+
+ACTOR_ID = re.compile(r"[0-9a-f]{32}")
+MAX_LIST_LIMIT = 1000
 
 
 def validate_key(key: object, limits: LimitsConfig) -> tuple[str, ...]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
@@ -22,7 +21,7 @@ from typing import Any
 from edgewise.host.actors.activation import Activation, ActivationServices, now_ms
 from edgewise.host.actors.alarms import AlarmScheduler
 from edgewise.host.actors.connections import Connections, EventSink
-from edgewise.host.actors.keys import validate_key
+from edgewise.host.actors.keys import ACTOR_ID, MAX_LIST_LIMIT, validate_key
 from edgewise.host.actors.mailbox import (
     Command,
     DestroyActor,
@@ -52,8 +51,6 @@ log = logging.getLogger("edgewise.actors")
 
 DRAIN_TIMEOUT_S = 5.0
 TURN_THREADS = 2
-MAX_LIST_LIMIT = 1000
-ACTOR_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from edgewise.host.actors.keys import validate_key
+from edgewise.host.actors.keys import ACTOR_ID, MAX_LIST_LIMIT, validate_key
 from edgewise.host.config import LimitsConfig
 from edgewise.host.errors import ActorKeyInvalid, ActorNotFound, RequestInvalid
 from edgewise.host.protocol.messages import parse_args, parse_name
 
-MAX_LIST_LIMIT = 1000
 DEFAULT_LIST_LIMIT = 100
-_ACTOR_ID = re.compile(r"[0-9a-f]{32}")
 
 
 @dataclass(frozen=True)
@@ -52,7 +50,7 @@ class GatewayRequest:
 
 def parse_actor_id(value: str) -> str:
     """Actor ids are 32 lowercase hex characters; anything else names no actor."""
-    if _ACTOR_ID.fullmatch(value) is None:
+    if ACTOR_ID.fullmatch(value) is None:
         raise ActorNotFound(f"no actor with id {value[:64]!r}")
     return value
 
@@ -109,7 +107,7 @@ def _parse_bool(value: str | None, field: str, default: bool) -> bool:
 def _parse_after(value: str | None) -> str | None:
     if not value:
         return None
-    if _ACTOR_ID.fullmatch(value) is None:
+    if ACTOR_ID.fullmatch(value) is None:
         raise RequestInvalid("after must be an actor id (32 lowercase hex characters)")
     return value
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import wasmtime
+from actor_states import wait_for_state
 from edgewise.host.actors import Node
 from edgewise.host.build import build_actor
 from edgewise.host.config import ActorsConfig, Config, LimitsConfig, NodeConfig
@@ -68,14 +69,6 @@ async def node(tmp_path: Path, modules: dict[str, bytes]) -> AsyncIterator[Node]
         yield opened
 
 
-async def wait_for_state(node: Node, actor_id: str, state: str) -> None:
-    for _ in range(150):
-        if node.get(actor_id).state == state:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"actor never reached {state}: {node.get(actor_id).state}")
-
-
 async def counter(node: Node, *key: str) -> str:
     info, _ = await node.get_or_create("counter", key or ("c",))
     return info.actor_id
@@ -122,7 +115,7 @@ async def test_events_reach_only_subscribed_connections(node: Node) -> None:
 async def test_idle_sleep_then_wake_keeps_state(node: Node) -> None:
     actor = await counter(node)
     await node.call(actor, "increment", (7,))
-    await wait_for_state(node, actor, "sleeping")
+    await wait_for_state(node, actor, "sleeping", 150)
     assert await node.call(actor, "get", ()) == 7
     assert node.get(actor).state == "active"
 
@@ -134,7 +127,7 @@ async def test_alarm_fires_while_its_actor_sleeps(node: Node) -> None:
     node.subscribe(conn, "newCount")
     alarm = await node.call(actor, "increment_later", (400, 4))
     assert isinstance(alarm, str) and alarm.startswith("increment_later/")
-    await wait_for_state(node, actor, "sleeping")
+    await wait_for_state(node, actor, "sleeping", 150)
     assert sink.events == []
     await asyncio.wait_for(sink.arrived.wait(), 5)
     assert sink.events == [("newCount", (4,))]
@@ -147,12 +140,12 @@ async def test_a_guest_fault_keeps_committed_state(node: Node, modules: dict[str
     with pytest.raises(GuestFault):
         await node.call(actor, "increment", ("x" * 6_000_000,))
     assert await node.call(actor, "get", ()) == 3
-    await wait_for_state(node, actor, "sleeping")
+    await wait_for_state(node, actor, "sleeping", 150)
     await node.deploy(TRAP, "counter")
     with pytest.raises(GuestTrapped):
         await node.call(actor, "increment", (1,))
     await node.deploy(modules["counter"], "counter")
-    await wait_for_state(node, actor, "sleeping")
+    await wait_for_state(node, actor, "sleeping", 150)
     assert await node.call(actor, "increment", (1,)) == 4
 
 

@@ -16,6 +16,7 @@ from typing import Any
 import cbor2
 import pytest
 import wasmtime
+from actor_states import wait_for_state
 from edgewise.host.actors import Node
 from edgewise.host.config import ActorsConfig, Config, LimitsConfig, NodeConfig
 from edgewise.host.errors import (
@@ -88,14 +89,6 @@ async def node(tmp_path: Path) -> Any:
     opened = await Node.open(make_config(tmp_path / "data"))
     yield opened
     await opened.close()
-
-
-async def wait_for_state(node: Node, actor_id: str, state: str) -> None:
-    for _ in range(100):
-        if node.get(actor_id).state == state:
-            return
-        await asyncio.sleep(0.02)
-    raise AssertionError(f"actor never reached {state}: {node.get(actor_id).state}")
 
 
 async def test_deploy_returns_a_manifest_and_lists_it(node: Node) -> None:
@@ -225,7 +218,7 @@ async def test_idle_timeout_puts_actors_to_sleep(tmp_path: Path) -> None:
         await node.deploy(OK, "plain")
         info, _ = await node.get_or_create("plain", ("a",))
         assert node.get(info.actor_id).state == "active"
-        await wait_for_state(node, info.actor_id, "sleeping")
+        await wait_for_state(node, info.actor_id, "sleeping", 100)
         assert await node.call(info.actor_id, "go", ()) == 1
 
 
