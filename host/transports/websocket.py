@@ -1,20 +1,20 @@
-"""WebSocket glue: one aiohttp socket driven by one sans-IO ``Session``.
+"""WebSocket glue: one socket, of any transport, driven by one sans-IO ``Session``.
 
 The reader feeds frames to the session and carries out its commands; each action runs in its
 own task and answers with its id. Everything sent goes through one per-socket queue drained by
 one writer task, so replies and events leave in the order the node produced them. ``SocketSink``
 is the ``EventSink`` given to ``Node.connect``: ``deliver`` only enqueues; a client that lets more
 than ``SEND_QUEUE_FRAMES`` frames pile up is closed with ``connection.slow_consumer``. On the
-socket's end the node is told with ``Node.disconnect``.
+socket's end the node is told with ``Node.disconnect``. The socket itself is a ``FrameSocket``:
+aiohttp's over HTTP/1.1 (``transports/http.py``), wsproto's over HTTP/3 (``transports/h3.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
-from aiohttp import WSCloseCode, WSMsgType, web
 from edgewise.host.actors import Node
 from edgewise.host.errors import EdgewiseError, SlowConsumer
 from edgewise.host.protocol.codec import Codec
@@ -44,23 +44,45 @@ SEND_QUEUE_FRAMES = 1024
 WRITER_DRAIN_S = 5.0
 """How long a closing socket may take to flush its queued frames."""
 
+CLOSE_OK = 1000
+CLOSE_GOING_AWAY = 1001
+CLOSE_POLICY_VIOLATION = 1008
+CLOSE_MESSAGE_TOO_BIG = 1009
+CLOSE_INTERNAL_ERROR = 1011
 _CLOSE_CODES = {
-    "request.too_large": WSCloseCode.MESSAGE_TOO_BIG,
-    "node.stopping": WSCloseCode.GOING_AWAY,
-    "internal": WSCloseCode.INTERNAL_ERROR,
-    "closed": WSCloseCode.OK,
+    "request.too_large": CLOSE_MESSAGE_TOO_BIG,
+    "node.stopping": CLOSE_GOING_AWAY,
+    "internal": CLOSE_INTERNAL_ERROR,
+    "closed": CLOSE_OK,
 }
+
+
+class FrameSocket(Protocol):
+    """One WebSocket after its upgrade, as seen by the handler."""
+
+    @property
+    def closed(self) -> bool: ...
+
+    async def receive(self, timeout: float | None) -> bytes | None:
+        """The next text or binary message as bytes, or None once the socket closed.
+
+        Raises ``TimeoutError`` when nothing came within ``timeout`` seconds.
+        """
+
+    async def send(self, data: bytes, text: bool) -> None: ...
+
+    async def close(self, code: int, reason: bytes) -> None: ...
 
 
 class SocketSink:
     """The send side of one socket: a queue of frames and the task that writes them."""
 
-    def __init__(self, ws: web.WebSocketResponse, codec: Codec) -> None:
+    def __init__(self, ws: FrameSocket, codec: Codec) -> None:
         self._ws = ws
         self._codec = codec
         self._queue: asyncio.Queue[ServerFrame | CloseSocket] = asyncio.Queue()
         self._closing = False
-        self._opcode = WSMsgType.TEXT if codec.text_frames else WSMsgType.BINARY
+        self._text = codec.text_frames
         self.writer = asyncio.create_task(self._write())
 
     def send(self, frame: ServerFrame) -> None:
@@ -98,10 +120,10 @@ class SocketSink:
             while True:
                 item = await self._queue.get()
                 if isinstance(item, CloseSocket):
-                    code = _CLOSE_CODES.get(item.code, WSCloseCode.POLICY_VIOLATION)
-                    await ws.close(code=code, message=item.code.encode()[:120])
+                    code = _CLOSE_CODES.get(item.code, CLOSE_POLICY_VIOLATION)
+                    await ws.close(code, item.code.encode()[:120])
                     return
-                await ws.send_frame(self._encode(item), self._opcode)
+                await ws.send(self._encode(item), self._text)
         except (ConnectionError, RuntimeError) as exc:
             log.debug("socket writer stopped: %s", exc)
 
@@ -116,7 +138,7 @@ class SocketSink:
 class SocketHandler:
     """Runs one WebSocket from upgrade to close."""
 
-    def __init__(self, node: Node, actor_id: str, codec: Codec, ws: web.WebSocketResponse):
+    def __init__(self, node: Node, actor_id: str, codec: Codec, ws: FrameSocket):
         loop = asyncio.get_running_loop()
         self._node = node
         self._ws = ws
@@ -143,15 +165,14 @@ class SocketHandler:
         deadline = self._session.deadline
         timeout = None if deadline is None else max(0.0, deadline - self._loop.time())
         try:
-            msg = await self._ws.receive(timeout=timeout)
+            data = await self._ws.receive(timeout)
         except TimeoutError:
             await self._carry_out(self._session.check_timeout(self._loop.time()))
             return
-        if msg.type in (WSMsgType.TEXT, WSMsgType.BINARY):
-            data = msg.data if isinstance(msg.data, bytes) else msg.data.encode("utf-8")
-            await self._carry_out(self._session.receive(data, self._loop.time()))
-        elif msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+        if data is None:
             self._open = False
+        else:
+            await self._carry_out(self._session.receive(data, self._loop.time()))
 
     async def _carry_out(self, commands: list[Command]) -> None:
         for command in commands:
@@ -213,7 +234,7 @@ class SocketHandler:
         except TimeoutError:
             log.warning("socket of actor %s did not flush in time", self._session.actor_id)
         if not self._ws.closed:
-            await self._ws.close()
+            await self._ws.close(CLOSE_OK, b"")
 
 
 def _log_unexpected(exc: BaseException, what: str) -> None:
