@@ -1,4 +1,10 @@
-"""``Client``: one aiohttp session to one Edgewise node, and handles to its actors.
+"""``Client``: one Edgewise node over HTTP/1.1 or HTTP/3, and handles to its actors.
+
+``transport="h1"`` uses aiohttp (HTTP/1.1 + WebSocket); ``"h3"`` uses QUIC (``client/h3.py``) on
+the same host and port number; ``"auto"`` (the default) starts on HTTP/1.1 and, when an answer
+advertises HTTP/3 (``Alt-Svc: h3=":PORT"``), tries it within ``h3_timeout_s``: on success every
+later call and connection goes over HTTP/3, otherwise (UDP blocked, certificate refused) the
+client stays on HTTP/1.1. A GET that fails over HTTP/3 is retried once over HTTP/1.1.
 
 Every HTTP body goes in the client's encoding (JSON or CBOR) and comes back in it. Error answers
 (``{"error": {"code", "message"}}``) are raised as ``EdgewiseClientError`` with the server's code
@@ -9,10 +15,13 @@ resolves it again once.
 
 from __future__ import annotations
 
+import asyncio
+import re
 from collections.abc import Sequence
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
-import aiohttp
+from aioquic.tls import SessionTicket
 from edgewise.client.connection import ActorConnection, ReconnectPolicy
 from edgewise.client.errors import (
     ClientClosed,
@@ -20,8 +29,12 @@ from edgewise.client.errors import (
     ProtocolViolation,
     ServerUnreachable,
 )
-from edgewise.host.errors import EdgewiseError
-from edgewise.host.protocol.codec import CBOR, JSON, Codec, codec_for
+from edgewise.client.h3 import H3Transport
+from edgewise.client.transport import ClientSocket, H1Transport, Params, Transport, refusal
+from edgewise.host.protocol.codec import Codec, codec_for
+
+TransportChoice = Literal["auto", "h1", "h3"]
+ALT_SVC_H3 = re.compile(r'h3="[^":]*:(\d+)"')
 
 _NO_BODY = object()
 
@@ -35,16 +48,30 @@ class Client:
         encoding: Literal["json", "cbor"] = "json",
         admin_token: str | None = None,
         *,
+        transport: TransportChoice = "auto",
+        ca_file: str | None = None,
+        verify: bool = True,
         reconnect: ReconnectPolicy | None = None,
         timeout_s: float = 30.0,
+        h3_timeout_s: float = 1.0,
     ) -> None:
+        if transport not in ("auto", "h1", "h3"):
+            raise ValueError(f"transport must be 'auto', 'h1' or 'h3', got {transport!r}")
         self.url = url.rstrip("/")
         self.codec: Codec = codec_for(encoding)
         self.reconnect = reconnect or ReconnectPolicy()
+        self.transport = transport
         self._admin_token = admin_token
         self.timeout_s = timeout_s
-        self._timeout = aiohttp.ClientTimeout(total=timeout_s)
-        self._session: aiohttp.ClientSession | None = None
+        self.h3_timeout_s = h3_timeout_s
+        self._ca_file = ca_file
+        self._verify = verify
+        self._tickets: dict[tuple[str, int], SessionTicket] = {}
+        self._h1: H1Transport | None = None
+        self._h3: H3Transport | None = None
+        self._h3_tried = transport != "auto"
+        self.last_transport: str | None = None
+        """The transport of the last answer: ``"h1"`` or ``"h3"``."""
         self._closed = False
 
     async def __aenter__(self) -> Client:
@@ -55,18 +82,15 @@ class Client:
 
     async def close(self) -> None:
         self._closed = True
-        if self._session is not None:
-            session, self._session = self._session, None
-            await session.close()
+        for transport in (self._h1, self._h3):
+            if transport is not None:
+                await transport.close()
+        self._h1 = self._h3 = None
 
     @property
-    def http(self) -> aiohttp.ClientSession:
-        """The underlying aiohttp session, opened on first use."""
-        if self._closed:
-            raise ClientClosed("the client is closed")
-        if self._session is None:
-            self._session = aiohttp.ClientSession(timeout=self._timeout)
-        return self._session
+    def h3(self) -> H3Transport | None:
+        """The HTTP/3 transport once in use (its handshake, ``rebind``), else None."""
+        return self._h3
 
     # --- actors -------------------------------------------------------------------------------
 
@@ -165,37 +189,81 @@ class Client:
     ) -> Any:
         if admin:
             headers.update(self._admin_headers())
+        pairs = _pairs(params)
+        transport = self._current()
         try:
-            async with self.http.request(
-                method, self.url + path, data=data, headers=headers, params=params
-            ) as response:
-                return await _answer(response)
-        except aiohttp.ClientError as exc:
-            raise ServerUnreachable(f"{method} {self.url}{path}: {exc}") from None
-        except TimeoutError:
-            raise ServerUnreachable(f"{method} {self.url}{path}: timed out") from None
+            reply = await transport.request(method, path, pairs, headers, data)
+        except ServerUnreachable:
+            if transport.name != "h3" or self.transport != "auto":
+                raise
+            self._h3_tried = True  # HTTP/3 stopped working: stay on HTTP/1.1
+            await self._drop_h3()
+            if method != "GET":
+                raise
+            transport = self._current()
+            reply = await transport.request(method, path, pairs, headers, data)
+        self.last_transport = transport.name
+        if not self._h3_tried and transport.name == "h1":
+            await self._try_h3(reply.headers.get("alt-svc", ""))
+        if reply.status >= 400:
+            raise refusal(reply)
+        value = reply.value()
+        if value is None and reply.body:
+            raise ProtocolViolation(f"answer with status {reply.status} is not decodable")
+        return value
+
+    async def open_socket(self, path: str, params: Params) -> ClientSocket:
+        """A WebSocket to ``path`` over the current transport."""
+        transport = self._current()
+        self.last_transport = transport.name
+        return await transport.open_socket(path, params)
+
+    def _current(self) -> Transport:
+        if self._closed:
+            raise ClientClosed("the client is closed")
+        if self.transport == "h3" or (self.transport == "auto" and self._h3 is not None):
+            if self._h3 is None:
+                self._h3 = self._new_h3(self.url)
+            return self._h3
+        if self._h1 is None:
+            self._h1 = H1Transport(self.url, self.timeout_s)
+        return self._h1
+
+    def _new_h3(self, url: str) -> H3Transport:
+        return H3Transport(
+            url, self.timeout_s, ca_file=self._ca_file, verify=self._verify, tickets=self._tickets
+        )
+
+    async def _try_h3(self, alt_svc: str) -> None:
+        """Switch to HTTP/3 if advertised and reachable within ``h3_timeout_s``."""
+        found = ALT_SVC_H3.search(alt_svc)
+        if found is None:
+            return
+        self._h3_tried = True
+        split = urlsplit(self.url)
+        netloc = f"{split.hostname}:{found.group(1)}"
+        if split.hostname and ":" in split.hostname:
+            netloc = f"[{split.hostname}]:{found.group(1)}"
+        h3 = self._new_h3(urlunsplit((split.scheme, netloc, "", "", "")))
+        try:
+            await asyncio.wait_for(h3.connect(), self.h3_timeout_s)
+        except (ServerUnreachable, TimeoutError):
+            await h3.close()
+            return
+        self._h3 = h3
+
+    async def _drop_h3(self) -> None:
+        if self._h3 is not None:
+            h3, self._h3 = self._h3, None
+            await h3.close()
 
 
-async def _answer(response: aiohttp.ClientResponse) -> Any:
-    """The decoded answer, in the encoding its ``Content-Type`` names (JSON unless CBOR)."""
-    raw = await response.read()
-    codec = CBOR if "cbor" in response.headers.get("Content-Type", "") else JSON
-    try:
-        value = codec.decode(raw, len(raw)) if raw else None
-    except EdgewiseError:
-        value = None
-    if response.status >= 400:
-        raise _server_error(value, response.status)
-    if value is None and raw:
-        raise ProtocolViolation(f"answer with status {response.status} is not {codec.encoding}")
-    return value
-
-
-def _server_error(value: Any, status: int) -> EdgewiseClientError:
-    error = value.get("error") if isinstance(value, dict) else None
-    if isinstance(error, dict) and isinstance(error.get("code"), str):
-        return EdgewiseClientError(str(error.get("message")), code=error["code"], status=status)
-    return EdgewiseClientError(f"HTTP status {status}", code=f"http.{status}", status=status)
+def _pairs(params: Any) -> list[tuple[str, str]]:
+    if params is None:
+        return []
+    if isinstance(params, dict):
+        return [(str(k), str(v)) for k, v in params.items()]
+    return [(str(k), str(v)) for k, v in params]
 
 
 class ActorHandle:

@@ -18,7 +18,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import aiohttp
 from edgewise.client.errors import (
     ClientClosed,
     ConnectionLost,
@@ -44,6 +43,7 @@ from edgewise.host.protocol.messages import (
 
 if TYPE_CHECKING:
     from edgewise.client.client import Client
+    from edgewise.client.transport import ClientSocket
 
 log = logging.getLogger("edgewise.client")
 
@@ -78,13 +78,10 @@ class ActorConnection:
         self._params = params
         self._policy = policy
         self._codec = client.codec
-        self._opcode = (
-            aiohttp.WSMsgType.TEXT if self._codec.text_frames else aiohttp.WSMsgType.BINARY
-        )
         self._handlers: dict[str, list[EventHandler]] = {}
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._ids = itertools.count(1)
-        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._ws: ClientSocket | None = None
         self._ready = asyncio.Event()
         self._failure: EdgewiseClientError | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -154,23 +151,17 @@ class ActorConnection:
 
     # --- socket -------------------------------------------------------------------------------
 
-    async def _establish(self) -> aiohttp.ClientWebSocketResponse:
+    async def _establish(self) -> ClientSocket:
         client = self._client
-        url = f"{client.url}/v1/actors/{self.actor_id}/connect"
-        try:
-            ws = await client.http.ws_connect(url, params={"encoding": self._codec.encoding})
-        except aiohttp.WSServerHandshakeError as exc:
-            code = "actor.not_found" if exc.status == 404 else f"http.{exc.status}"
-            raise EdgewiseClientError(exc.message, code=code, status=exc.status) from None
-        except (aiohttp.ClientError, OSError) as exc:
-            raise ServerUnreachable(f"{url}: {exc}") from None
+        path = f"/v1/actors/{self.actor_id}/connect"
+        ws = await client.open_socket(path, [("encoding", self._codec.encoding)])
         try:
             await self._send_on(ws, ConnectFrame(self._params))
             try:
-                msg = await ws.receive(timeout=client.timeout_s)
+                data = await ws.receive(client.timeout_s)
             except TimeoutError:
-                raise ServerUnreachable(f"{url}: no answer to the connect frame") from None
-            frame = self._decode(msg)
+                raise ServerUnreachable(f"{path}: no answer to the connect frame") from None
+            frame = self._decode(data)
             if isinstance(frame, ErrorFrame):
                 raise EdgewiseClientError(frame.message, code=frame.code)
             if not isinstance(frame, InitFrame):
@@ -193,16 +184,14 @@ class ActorConnection:
             self._ws = await self._reconnect()
         self._ready.set()
 
-    async def _read(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        async for msg in ws:
-            if msg.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-                break
+    async def _read(self, ws: ClientSocket) -> None:
+        while (data := await ws.receive(None)) is not None:
             try:
-                self._dispatch(self._decode(msg))
+                self._dispatch(self._decode(data))
             except ProtocolViolation as exc:
                 log.warning("ignoring a frame: %s", exc)
 
-    async def _reconnect(self) -> aiohttp.ClientWebSocketResponse | None:
+    async def _reconnect(self) -> ClientSocket | None:
         last: EdgewiseClientError = ConnectionLost("the connection dropped")
         for attempt in range(self._policy.max_attempts):
             await asyncio.sleep(self._policy.delay(attempt))
@@ -254,20 +243,19 @@ class ActorConnection:
 
     # --- sending ------------------------------------------------------------------------------
 
-    def _decode(self, msg: aiohttp.WSMessage) -> ServerFrame:
-        if msg.type not in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
-            raise ConnectionLost(f"the socket closed ({msg.type.name}, {msg.data!r})")
-        data = msg.data.encode("utf-8") if isinstance(msg.data, str) else msg.data
+    def _decode(self, data: bytes | None) -> ServerFrame:
+        if data is None:
+            raise ConnectionLost("the socket closed")
         try:
             return parse_server_frame(self._codec.decode(data, len(data)))
         except EdgewiseError as exc:
             raise ProtocolViolation(exc.message) from None
 
-    async def _send_on(self, ws: aiohttp.ClientWebSocketResponse, frame: ClientFrame) -> None:
+    async def _send_on(self, ws: ClientSocket, frame: ClientFrame) -> None:
         data = self._codec.encode(to_wire(frame))
         try:
-            await ws.send_frame(data, self._opcode)
-        except (aiohttp.ClientError, ConnectionError, RuntimeError) as exc:
+            await ws.send(data, self._codec.text_frames)
+        except (ConnectionError, RuntimeError) as exc:
             raise ConnectionLost(f"sending failed: {exc}") from None
 
     async def _send(self, frame: ClientFrame) -> None:

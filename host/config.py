@@ -1,9 +1,9 @@
 """Node configuration: frozen dataclasses loaded from TOML, units in field names.
 
 A node's TOML file has one table per dataclass below (``[node]``, ``[limits]``, ``[storage]``,
-``[actors]``); every field has a documented default, so an empty file is a valid dev config
-(``edgewise serve`` additionally refuses to start without ``node.admin_token``). Unknown keys and
-wrong types are refused with ``config.invalid`` naming the table and the key.
+``[actors]``, ``[http3]``); every field has a documented default, so an empty file is a valid dev
+config (``edgewise serve`` additionally refuses to start without ``node.admin_token``). Unknown
+keys and wrong types are refused with ``config.invalid`` naming the table and the key.
 """
 
 from __future__ import annotations
@@ -86,11 +86,33 @@ class ActorsConfig:
 
 
 @dataclass(frozen=True)
+class Http3Config:
+    enabled: bool = True
+    """Serve HTTP/3 on the HTTP port number over UDP, advertised by ``Alt-Svc``."""
+    certificate_path: str = ""
+    """PEM certificate chain; with ``private_key_path``. Neither set: a self-signed certificate
+    for localhost is made once and kept in ``DATA_DIR/tls/`` (fine for dev, not for clients
+    that verify against public roots)."""
+    private_key_path: str = ""
+    """PEM private key of the certificate."""
+    max_concurrent_requests: int = 100
+    """Request streams one QUIC connection may have open at once; more are refused with a stream
+    reset (H3_REQUEST_REJECTED)."""
+    request_timeout_s: float = 30.0
+    """How long a request body may take to arrive in full before ``request.timeout`` (408)."""
+    idle_timeout_s: float = 60.0
+    """A QUIC connection with no traffic for this long is closed."""
+    max_header_bytes: int = 16384
+    """Total size of one request's header names and values; past it, 431 ``request.too_large``."""
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig = field(default_factory=NodeConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     actors: ActorsConfig = field(default_factory=ActorsConfig)
+    http3: Http3Config = field(default_factory=Http3Config)
 
     @property
     def data_path(self) -> Path:
@@ -104,6 +126,7 @@ _TABLES: dict[str, type[Any]] = {
     "limits": LimitsConfig,
     "storage": StorageConfig,
     "actors": ActorsConfig,
+    "http3": Http3Config,
 }
 
 

@@ -124,6 +124,13 @@ class ConnectTimeout(ClientFault):
     status = 408
 
 
+class RequestTimeout(ClientFault):
+    """The request's body did not arrive in full in time (HTTP/3)."""
+
+    code = "request.timeout"
+    status = 408
+
+
 class UserError(ClientFault):
     """An error the actor's code returned on purpose; its code is ``user.<guest code>``."""
 

@@ -23,6 +23,7 @@ from edgewise.host.build import BuildResult, build_actor
 from edgewise.host.config import ActorsConfig, Config, NodeConfig, load_config
 from edgewise.host.errors import ConfigInvalid, EdgewiseError
 from edgewise.host.transports.http import start_server
+from edgewise.host.transports.tls import TlsFiles, configured_files, dev_files
 
 WATCH_INTERVAL_S = 0.5
 
@@ -107,8 +108,14 @@ async def _serve_until_stopped(
     try:
         for result in builds:
             await _deploy(node, result)
-        server = await start_server(node, config.node.host, config.node.port)
+        tls = _tls_files(config)
+        server = await start_server(node, config.node.host, config.node.port, tls=tls)
         try:
+            if server.h3 is not None and tls is not None:
+                print(
+                    f"HTTP/3 on UDP port {server.h3.port} (certificate {tls.certificate})",
+                    flush=True,
+                )
             print(f"Edgewise {banner} ready at {server.url}", flush=True)
             watcher = asyncio.create_task(_watch(node, watch_dirs)) if watch_dirs else None
             await stop.wait()
@@ -119,6 +126,15 @@ async def _serve_until_stopped(
             await server.close()
     finally:
         await node.close()
+
+
+def _tls_files(config: Config) -> TlsFiles | None:
+    """The configured certificate, else the data dir's self-signed one; None without HTTP/3."""
+    settings = config.http3
+    if not settings.enabled:
+        return None
+    files = configured_files(settings.certificate_path, settings.private_key_path)
+    return files if files is not None else dev_files(config.data_path)
 
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})

@@ -15,12 +15,22 @@ from aiohttp import WSMsgType, web
 from edgewise.host.actors import Node
 from edgewise.host.errors import ListenFailed, RequestInvalid, RequestTooLarge
 from edgewise.host.transports.api import Api, ApiRequest, ApiResponse, SocketTarget, error_reply
+from edgewise.host.transports.h3 import H3Server, start_h3_server
+from edgewise.host.transports.tls import TlsFiles
 from edgewise.host.transports.websocket import SocketHandler
 
 log = logging.getLogger("edgewise.transports")
 
+
+@dataclass
+class AltSvc:
+    """The ``Alt-Svc`` header value, set once HTTP/3 listens (empty: no header)."""
+
+    value: str = ""
+
+
 API = web.AppKey("edgewise_api", Api)
-ALT_SVC = web.AppKey("edgewise_alt_svc", str)
+ALT_SVC = web.AppKey("edgewise_alt_svc", AltSvc)
 SOCKETS: web.AppKey[set[SocketHandler]] = web.AppKey("edgewise_sockets")
 SHUTDOWN_TIMEOUT_S = 5.0
 _CLOSED = (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR)
@@ -87,7 +97,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 def _response(request: web.Request, answer: ApiResponse) -> web.Response:
     response = web.Response(body=answer.body, status=answer.status)
     response.content_type = answer.content_type
-    alt_svc = request.app.get(ALT_SVC)
+    alt_svc = request.app[ALT_SVC].value
     if alt_svc:
         response.headers["Alt-Svc"] = alt_svc
     return response
@@ -119,11 +129,11 @@ async def _close_sockets(app: web.Application) -> None:
         handler.sink.close("node.stopping", "the node is stopping")
 
 
-def create_app(node: Node, alt_svc: str = "") -> web.Application:
+def create_app(node: Node) -> web.Application:
     limits = node.config.limits
     app = web.Application(client_max_size=max(limits.max_message_bytes, limits.max_module_bytes))
     app[API] = Api(node)
-    app[ALT_SVC] = alt_svc
+    app[ALT_SVC] = AltSvc()
     app[SOCKETS] = set()
     app.on_shutdown.append(_close_sockets)
     app.router.add_route("*", "/{tail:.*}", handle)
@@ -132,20 +142,24 @@ def create_app(node: Node, alt_svc: str = "") -> web.Application:
 
 @dataclass
 class RunningServer:
-    """A started server; ``close()`` stops it (idempotent)."""
+    """A started server (HTTP/1.1, and HTTP/3 when asked); ``close()`` stops it (idempotent)."""
 
     runner: web.AppRunner
     host: str
     port: int
+    h3: H3Server | None = None
     _closed: bool = False
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            if self.h3 is not None:
+                await self.h3.close()
             await self.runner.cleanup()
 
     async def __aenter__(self) -> RunningServer:
@@ -155,9 +169,12 @@ class RunningServer:
         await self.close()
 
 
-async def start_server(node: Node, host: str, port: int, *, alt_svc: str = "") -> RunningServer:
-    """Serve ``node`` on ``host:port`` (port 0 picks a free port)."""
-    app = create_app(node, alt_svc)
+async def start_server(
+    node: Node, host: str, port: int, *, tls: TlsFiles | None = None
+) -> RunningServer:
+    """Serve ``node`` on TCP ``host:port`` (port 0 picks a free port) and, given ``tls`` and
+    ``[http3] enabled``, HTTP/3 on the same port number over UDP."""
+    app = create_app(node)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
@@ -166,5 +183,12 @@ async def start_server(node: Node, host: str, port: int, *, alt_svc: str = "") -
     except OSError as exc:
         await runner.cleanup()
         raise ListenFailed(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
-    bound = runner.addresses[0][1]
-    return RunningServer(runner=runner, host=host, port=int(bound))
+    running = RunningServer(runner=runner, host=host, port=int(runner.addresses[0][1]))
+    if tls is not None and node.config.http3.enabled:
+        try:
+            running.h3 = await start_h3_server(app[API], host, running.port, node.config.http3, tls)
+        except BaseException:
+            await running.close()
+            raise
+        app[ALT_SVC].value = f'h3=":{running.port}"'
+    return running
