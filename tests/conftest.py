@@ -7,7 +7,10 @@
   ``await make_node(actors={"connect_timeout_s": 0.2}, limits={"max_message_bytes": 4096})``.
   Every node made is closed at the end of the test.
 - ``node``: ``await make_node()`` with defaults.
-- ``server``: ``start_server(node, "127.0.0.1", 0)``, closed at the end of the test; ``server.url``.
+- ``tls`` (session): a self-signed certificate for localhost (``TlsFiles``).
+- ``server``: ``start_server(node, "127.0.0.1", 0, tls=tls)``: HTTP/1.1 on a free TCP port and
+  HTTP/3 on the same UDP port; closed at the end of the test; ``server.url``.
+- ``transport``: ``"h1"`` then ``"h3"``: a test that takes it runs over both (``tests/wire.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from edgewise.host.actors import Node
 from edgewise.host.build import BuildResult, build_actor
 from edgewise.host.config import config_from_dict
 from edgewise.host.transports.http import RunningServer, start_server
+from edgewise.host.transports.tls import TlsFiles, dev_files
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_NAMES = ("counter", "chat_room")
@@ -65,8 +69,19 @@ async def node(make_node: MakeNode) -> Node:
     return await make_node()
 
 
+@pytest.fixture(scope="session")
+def tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return dev_files(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(params=["h1", "h3"])
+def transport(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
 @pytest.fixture
-async def server(node: Node) -> AsyncIterator[RunningServer]:
-    running = await start_server(node, "127.0.0.1", 0)
+async def server(node: Node, tls: TlsFiles) -> AsyncIterator[RunningServer]:
+    running = await start_server(node, "127.0.0.1", 0, tls=tls)
     yield running
     await running.close()

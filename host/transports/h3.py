@@ -141,7 +141,7 @@ class H3Protocol(QuicConnectionProtocol):
 
     def _request_started(self, event: HeadersReceived) -> None:
         stream_id = event.stream_id
-        if len(self._tasks) >= self._settings.max_concurrent_requests:
+        if self._server.closing or len(self._tasks) >= self._settings.max_concurrent_requests:
             self._server.stats.rejected_streams += 1
             self._reset(stream_id, ErrorCode.H3_REQUEST_REJECTED)
             return
@@ -373,6 +373,7 @@ class H3Server:
         self.stats = H3Stats()
         self.protocols: set[H3Protocol] = set()
         self.port = port
+        self.closing = False  # new request streams are refused from then on
         self._quic_server: QuicServer | None = None
 
     def serving(self, quic_server: QuicServer) -> None:
@@ -381,6 +382,7 @@ class H3Server:
     async def close(self) -> None:
         if self._quic_server is None:
             return
+        self.closing = True
         for protocol in tuple(self.protocols):
             protocol.shut_down()
         await asyncio.sleep(0.05)  # let the closing frames go out

@@ -2,10 +2,10 @@
 
 After the extended CONNECT was accepted, the stream's DATA is a plain WebSocket byte stream.
 The owner of the stream feeds what arrives (``feed``) and gives a ``write(data, end_stream)``
-callable that sends on the stream. ``receive`` returns whole messages (text as UTF-8 bytes),
-answers pings, and returns None once the socket closed: a close frame, the stream's end, a
-protocol error, or a message longer than ``max_message_bytes`` (closed with 1009). This is the
-``FrameSocket`` of ``transports/websocket.py`` for HTTP/3.
+callable that sends on the stream. ``receive`` returns whole messages (text as UTF-8 bytes;
+``receive_message`` also says which), answers pings, and returns None once the socket closed: a
+close frame, the stream's end, a protocol error, or a message longer than ``max_message_bytes``
+(closed with 1009). This is the ``FrameSocket`` of ``transports/websocket.py`` for HTTP/3.
 """
 
 from __future__ import annotations
@@ -30,9 +30,10 @@ class H3Socket:
         self._ws = Connection(kind)
         self._write = write
         self._max = max_message_bytes
-        self._messages: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._messages: asyncio.Queue[tuple[bytes, bool] | None] = asyncio.Queue()
         self._partial: list[bytes] = []
         self._partial_size = 0
+        self._partial_text = False
         self._ended = False
         self.close_code: int | None = None
 
@@ -57,14 +58,17 @@ class H3Socket:
 
     def _event(self, event: Event) -> None:
         if isinstance(event, Message):
+            text = isinstance(event, TextMessage)
             chunk = event.data.encode("utf-8") if isinstance(event, TextMessage) else event.data
+            if not self._partial:
+                self._partial_text = text
             self._partial.append(bytes(chunk))
             self._partial_size += len(chunk)
             if self._partial_size > self._max:
                 self._send_close(CLOSE_MESSAGE_TOO_BIG, "message too big")
                 self._end(CLOSE_MESSAGE_TOO_BIG)
             elif event.message_finished:
-                self._messages.put_nowait(b"".join(self._partial))
+                self._messages.put_nowait((b"".join(self._partial), self._partial_text))
                 self._partial, self._partial_size = [], 0
         elif isinstance(event, Ping):
             self._send_raw(self._ws.send(event.response()), False)
@@ -80,6 +84,11 @@ class H3Socket:
             self._messages.put_nowait(None)
 
     async def receive(self, timeout: float | None) -> bytes | None:
+        message = await self.receive_message(timeout)
+        return None if message is None else message[0]
+
+    async def receive_message(self, timeout: float | None) -> tuple[bytes, bool] | None:
+        """The next message and whether it came as text; None once closed."""
         if self._ended and self._messages.empty():
             return None
         async with asyncio.timeout(timeout):

@@ -1,4 +1,5 @@
-"""The Python client against a real node: calls, connections, events, errors, reconnection."""
+"""The Python client against a real node, over HTTP/1.1 and HTTP/3: calls, connections, events,
+errors, reconnection."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from edgewise.client import (
 )
 from edgewise.host.actors import Node
 from edgewise.host.transports.http import RunningServer, start_server
+from edgewise.host.transports.tls import TlsFiles
 
 MakeNode = Callable[..., Awaitable[Node]]  # the make_node fixture of conftest.py
 
@@ -27,10 +29,17 @@ FAST = ReconnectPolicy(max_attempts=20, base_delay_s=0.01, max_delay_s=0.1)
 WAIT_S = 5.0
 
 
+def client_for(url: str, transport: str, tls: TlsFiles, **options: Any) -> Client:
+    return Client(url, transport=transport, ca_file=str(tls.certificate), **options)  # type: ignore[arg-type]
+
+
 @pytest.fixture(params=["json", "cbor"])
-async def client(request: pytest.FixtureRequest, server: RunningServer) -> AsyncIterator[Client]:
-    async with Client(server.url, encoding=request.param, reconnect=FAST) as c:
+async def client(
+    request: pytest.FixtureRequest, server: RunningServer, transport: str, tls: TlsFiles
+) -> AsyncIterator[Client]:
+    async with client_for(server.url, transport, tls, encoding=request.param, reconnect=FAST) as c:
         yield c
+        assert c.last_transport == transport
 
 
 async def test_calls_over_http(client: Client) -> None:
@@ -90,15 +99,17 @@ async def test_refused_connection(client: Client) -> None:
         assert await conn.call("history", 5) == [{"user": "ann", "text": "hi"}]
 
 
-async def test_admin_helpers(make_node: MakeNode, built_examples: dict[str, Any]) -> None:
+async def test_admin_helpers(
+    make_node: MakeNode, built_examples: dict[str, Any], transport: str, tls: TlsFiles
+) -> None:
     node = await make_node(node={"admin_token": "tok"})
-    async with await start_server(node, "127.0.0.1", 0) as server:
+    async with await start_server(node, "127.0.0.1", 0, tls=tls) as server:
         wasm = built_examples["counter"].wasm_path.read_bytes()
-        async with Client(server.url) as anonymous:
+        async with client_for(server.url, transport, tls) as anonymous:
             with pytest.raises(EdgewiseClientError) as info:
                 await anonymous.deploy("counter3", wasm)
             assert (info.value.code, info.value.status) == ("auth.unauthorized", 401)
-        async with Client(server.url, admin_token="tok") as admin:
+        async with client_for(server.url, transport, tls, admin_token="tok") as admin:
             assert (await admin.health())["status"] == "ok"
             assert (await admin.deploy("counter3", wasm))["name"] == "counter3"
             assert "counter3" in {m["name"] for m in await admin.modules()}
@@ -111,28 +122,31 @@ async def test_admin_helpers(make_node: MakeNode, built_examples: dict[str, Any]
                 await admin.actor_info(actor_id)
 
 
-async def test_unreachable_server() -> None:
+async def test_unreachable_server(transport: str, tls: TlsFiles) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    async with Client(f"http://127.0.0.1:{port}") as client:
+    async with client_for(f"http://127.0.0.1:{port}", transport, tls, timeout_s=0.5) as client:
         with pytest.raises(ServerUnreachable):
             await client.health()
 
 
 @pytest.mark.parametrize("encoding", ["json", "cbor"])
-async def test_reconnects_after_the_server_restarts(node: Node, encoding: str) -> None:
-    first = await start_server(node, "127.0.0.1", 0)
+async def test_reconnects_after_the_server_restarts(
+    node: Node, encoding: str, transport: str, tls: TlsFiles
+) -> None:
+    first = await start_server(node, "127.0.0.1", 0, tls=tls)
     port = first.port
     counts: asyncio.Queue[int] = asyncio.Queue()
-    async with Client(first.url, encoding=encoding, reconnect=FAST) as client:  # type: ignore[arg-type]
+    options: dict[str, Any] = {"encoding": encoding, "reconnect": FAST, "timeout_s": 2.0}
+    async with client_for(first.url, transport, tls, **options) as client:
         conn = client.get_or_create("counter", ["restart"]).connect()
         async with conn:
             conn.on("newCount", counts.put_nowait)
             assert await conn.call("increment", 1) == 1
             assert await asyncio.wait_for(counts.get(), WAIT_S) == 1
             await first.close()
-            second = await start_server(node, "127.0.0.1", port)
+            second = await start_server(node, "127.0.0.1", port, tls=tls)
             try:
                 assert await asyncio.wait_for(conn.call("increment", 1), WAIT_S) == 2
                 assert conn.reconnects >= 1

@@ -1,16 +1,18 @@
-"""The HTTP API of a real node on 127.0.0.1, in JSON and CBOR, with good and hostile requests."""
+"""The HTTP API of a real node on 127.0.0.1, in JSON and CBOR, over HTTP/1.1 and HTTP/3, with good
+and hostile requests."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import cbor2
 import pytest
 from edgewise.host.actors import Node
 from edgewise.host.protocol.codec import CBOR, JSON, Codec
 from edgewise.host.transports.http import RunningServer, start_server
+from edgewise.host.transports.tls import TlsFiles
+from wire import Wire, open_wire
 
 MakeNode = Callable[..., Awaitable[Node]]  # the make_node fixture of conftest.py
 
@@ -18,9 +20,8 @@ MakeNode = Callable[..., Awaitable[Node]]  # the make_node fixture of conftest.p
 class Api:
     """A tiny raw HTTP helper speaking one encoding; answers are (status, decoded body)."""
 
-    def __init__(self, http: aiohttp.ClientSession, url: str, codec: Codec) -> None:
-        self.http = http
-        self.url = url
+    def __init__(self, wire: Wire, codec: Codec) -> None:
+        self.wire = wire
         self.codec = codec
 
     async def send(
@@ -33,13 +34,12 @@ class Api:
             data = self.codec.encode(body)
         if data is not None:
             headers["Content-Type"] = content_type or self.codec.content_type
-        async with self.http.request(
-            method, self.url + path, data=data, headers=headers, **kwargs
-        ) as response:
-            payload = await response.read()
-            kind = response.headers.get("Content-Type", "")
-            decoded = cbor2.loads(payload) if "cbor" in kind else JSON.decode(payload, 1 << 24)
-            return response.status, decoded
+        status, found, payload = await self.wire.request(
+            method, path, data=data, headers=headers, **kwargs
+        )
+        kind = found.get("content-type", "")
+        decoded = cbor2.loads(payload) if "cbor" in kind else JSON.decode(payload, 1 << 24)
+        return status, decoded
 
     async def ok(self, method: str, path: str, body: Any = None, **kwargs: Any) -> Any:
         status, answer = await self.send(method, path, body, **kwargs)
@@ -60,10 +60,12 @@ class Api:
 
 
 @pytest.fixture(params=["json", "cbor"])
-async def api(request: pytest.FixtureRequest, server: RunningServer) -> AsyncIterator[Api]:
+async def api(
+    request: pytest.FixtureRequest, server: RunningServer, transport: str, tls: TlsFiles
+) -> AsyncIterator[Api]:
     codec = JSON if request.param == "json" else CBOR
-    async with aiohttp.ClientSession() as http:
-        yield Api(http, server.url, codec)
+    async with open_wire(transport, server, tls) as wire:
+        yield Api(wire, codec)
 
 
 async def test_health(api: Api) -> None:
@@ -161,10 +163,11 @@ async def test_hostile_requests_leave_the_node_serving(api: Api) -> None:
     assert await api.ok("POST", action, {"args": [1]}) == {"output": 1}
 
 
-async def test_size_limits(make_node: MakeNode) -> None:
+async def test_size_limits(make_node: MakeNode, transport: str, tls: TlsFiles) -> None:
     node = await make_node(limits={"max_message_bytes": 2048, "max_module_bytes": 20_000})
-    async with await start_server(node, "127.0.0.1", 0) as server, aiohttp.ClientSession() as http:
-        api = Api(http, server.url, JSON)
+    server = await start_server(node, "127.0.0.1", 0, tls=tls)
+    async with server, open_wire(transport, server, tls) as wire:
+        api = Api(wire, JSON)
         actor_id = await api.counter()
         big = {"args": ["x" * 4000]}
         await api.error(413, "request.too_large", "POST", f"/v1/actors/{actor_id}/actions/get", big)
@@ -174,10 +177,11 @@ async def test_size_limits(make_node: MakeNode) -> None:
         assert await api.ok("POST", path, {"args": [3]}) == {"output": 3}
 
 
-async def test_admin_token(make_node: MakeNode) -> None:
+async def test_admin_token(make_node: MakeNode, transport: str, tls: TlsFiles) -> None:
     node = await make_node(node={"admin_token": "s3cret"})
-    async with await start_server(node, "127.0.0.1", 0) as server, aiohttp.ClientSession() as http:
-        api = Api(http, server.url, JSON)
+    server = await start_server(node, "127.0.0.1", 0, tls=tls)
+    async with server, open_wire(transport, server, tls) as wire:
+        api = Api(wire, JSON)
         actor_id = await api.counter()
         await api.error(401, "auth.unauthorized", "DELETE", f"/v1/actors/{actor_id}")
         await api.error(401, "auth.unauthorized", "DELETE", f"/v1/actors/{actor_id}",
@@ -189,11 +193,21 @@ async def test_admin_token(make_node: MakeNode) -> None:
         assert answer == {"destroyed": True}
 
 
-async def test_server_close_is_idempotent_and_frees_the_port(node: Any) -> None:
-    server = await start_server(node, "127.0.0.1", 0)
+async def test_server_close_is_idempotent_and_frees_the_ports(node: Any, tls: TlsFiles) -> None:
+    server = await start_server(node, "127.0.0.1", 0, tls=tls)
     port = server.port
+    assert server.h3 is not None and server.h3.port == port
     await server.close()
     await server.close()
-    again = await start_server(node, "127.0.0.1", port)
+    again = await start_server(node, "127.0.0.1", port, tls=tls)  # TCP and UDP free again
     assert again.url == f"http://127.0.0.1:{port}"
     await again.close()
+
+
+async def test_http1_answers_advertise_http3(api: Api, server: RunningServer) -> None:
+    status, headers, _ = await api.wire.request("GET", "/v1/health")
+    assert status == 200
+    if api.wire.kind == "h1":
+        assert headers["alt-svc"] == f'h3=":{server.port}"'
+    else:
+        assert "alt-svc" not in headers

@@ -11,6 +11,7 @@ import pytest
 from conftest import MakeNode
 from edgewise.client import Client
 from edgewise.host.transports.http import start_server
+from edgewise.host.transports.tls import TlsFiles
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -24,10 +25,12 @@ async def wait_for_state(client: Client, actor_id: str, state: str) -> None:
 
 
 async def test_an_alarm_wakes_a_sleeping_actor_and_reaches_its_open_socket(
-    make_node: MakeNode,
+    make_node: MakeNode, transport: str, tls: TlsFiles
 ) -> None:
     node = await make_node(actors={"idle_timeout_s": 0.2})
-    async with await start_server(node, "127.0.0.1", 0) as server, Client(server.url) as client:
+    server = await start_server(node, "127.0.0.1", 0, tls=tls)
+    client = Client(server.url, transport=transport, ca_file=str(tls.certificate))  # type: ignore[arg-type]
+    async with server, client:
         counter = client.get_or_create("counter", ["sleepy"])
         actor_id = await counter.resolve()
         counts: list[Any] = []
@@ -47,3 +50,4 @@ async def test_an_alarm_wakes_a_sleeping_actor_and_reaches_its_open_socket(
             await wait_for_state(client, actor_id, "sleeping")
             assert await conn.call("increment", 1) == 5
             assert (await client.actor_info(actor_id))["state"] == "active"
+        assert client.last_transport == transport

@@ -1,26 +1,25 @@
-"""The WebSocket protocol of a real node on 127.0.0.1, in JSON and CBOR, with hostile clients."""
+"""The WebSocket protocol of a real node on 127.0.0.1, in JSON and CBOR, over HTTP/1.1 (Upgrade)
+and HTTP/3 (extended CONNECT), with hostile clients."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import aiohttp
 import pytest
 from edgewise.host.actors import Node
 from edgewise.host.protocol.codec import CBOR, JSON, Codec
 from edgewise.host.transports.http import RunningServer, start_server
+from edgewise.host.transports.tls import TlsFiles
+from wire import SocketRefused, Wire, WireSocket, open_wire
 
 MakeNode = Callable[..., Awaitable[Node]]  # the make_node fixture of conftest.py
-
-
-RECEIVE_TIMEOUT_S = 5.0
 
 
 class Socket:
     """One raw WebSocket speaking one encoding."""
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse, codec: Codec) -> None:
+    def __init__(self, ws: WireSocket, codec: Codec) -> None:
         self.ws = ws
         self.codec = codec
 
@@ -28,16 +27,13 @@ class Socket:
         await self.send_raw(self.codec.encode(frame))
 
     async def send_raw(self, data: bytes) -> None:
-        if self.codec is JSON:
-            await self.ws.send_str(data.decode("utf-8", "replace"))
-        else:
-            await self.ws.send_bytes(data)
+        await self.ws.send(data, text=self.codec is JSON)
 
     async def receive(self) -> dict[str, Any]:
-        msg = await self.ws.receive(timeout=RECEIVE_TIMEOUT_S)
-        expected = aiohttp.WSMsgType.TEXT if self.codec is JSON else aiohttp.WSMsgType.BINARY
-        assert msg.type is expected, msg
-        raw = msg.data.encode() if isinstance(msg.data, str) else msg.data
+        message = await self.ws.receive()
+        assert message is not None, "the socket closed"
+        raw, text = message
+        assert text is (self.codec is JSON), "JSON in text frames, CBOR in binary ones"
         frame: dict[str, Any] = self.codec.decode(raw, 1 << 24)
         return frame
 
@@ -50,32 +46,33 @@ class Socket:
         return await self.receive()
 
     async def closed(self) -> None:
-        msg = await self.ws.receive(timeout=RECEIVE_TIMEOUT_S)
-        assert msg.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED), msg
+        assert await self.ws.receive() is None
 
 
 class Sockets:
-    def __init__(self, http: aiohttp.ClientSession, url: str, codec: Codec) -> None:
-        self.http = http
-        self.url = url
+    def __init__(self, wire: Wire, codec: Codec) -> None:
+        self.wire = wire
         self.codec = codec
 
     async def open(self, path: str, **params: Any) -> Socket:
         query = [("encoding", self.codec.encoding), *params.get("query", [])]
-        ws = await self.http.ws_connect(self.url + path, params=query, max_msg_size=1 << 24)
-        return Socket(ws, self.codec)
+        return Socket(await self.wire.websocket(path, query), self.codec)
 
     async def actor(self, name: str = "counter", key: str = "demo") -> str:
-        async with self.http.put(self.url + "/v1/actors", json={"name": name, "key": [key]}) as r:
-            assert r.status == 200
-            return str((await r.json())["actor_id"])
+        body = JSON.encode({"name": name, "key": [key]})
+        headers = {"Content-Type": "application/json"}
+        status, _, answer = await self.wire.request("PUT", "/v1/actors", data=body, headers=headers)
+        assert status == 200
+        return str(JSON.decode(answer, 1 << 20)["actor_id"])
 
 
 @pytest.fixture(params=["json", "cbor"])
-async def sockets(request: pytest.FixtureRequest, server: RunningServer) -> AsyncIterator[Sockets]:
+async def sockets(
+    request: pytest.FixtureRequest, server: RunningServer, transport: str, tls: TlsFiles
+) -> AsyncIterator[Sockets]:
     codec = JSON if request.param == "json" else CBOR
-    async with aiohttp.ClientSession() as http:
-        yield Sockets(http, server.url, codec)
+    async with open_wire(transport, server, tls) as wire:
+        yield Sockets(wire, codec)
 
 
 async def test_connect_call_and_events_reach_subscribers_only(sockets: Sockets) -> None:
@@ -119,7 +116,7 @@ async def test_gateway_connect(sockets: Sockets) -> None:
     history = await socket.call(2, "history", 10)
     assert history["output"] == [message]
     await socket.ws.close()
-    with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+    with pytest.raises(SocketRefused) as info:
         await sockets.open("/v1/gateway/chat_room/connect",
                            query=[("key", "empty"), ("create", "false")])  # fmt: skip
     assert info.value.status == 404
@@ -157,43 +154,42 @@ async def test_hostile_frames(sockets: Sockets) -> None:
 
 
 async def test_unknown_actor_and_bad_encoding_are_refused_before_upgrade(sockets: Sockets) -> None:
-    with pytest.raises(aiohttp.WSServerHandshakeError) as info:
+    with pytest.raises(SocketRefused) as info:
         await sockets.open(f"/v1/actors/{'0' * 32}/connect")
     assert info.value.status == 404
     actor_id = await sockets.actor()
-    async with sockets.http.get(
-        f"{sockets.url}/v1/actors/{actor_id}/connect", params={"encoding": "yaml"}
-    ) as response:
-        assert response.status == 415
+    with pytest.raises(SocketRefused) as info:
+        await sockets.wire.websocket(f"/v1/actors/{actor_id}/connect", {"encoding": "yaml"})
+    assert info.value.status == 415
 
 
-async def ws_for(http: aiohttp.ClientSession, server: RunningServer, node: Node, codec: Codec
-                 ) -> Socket:  # fmt: skip
+async def ws_for(wire: Wire, node: Node, codec: Codec) -> Socket:
     info, _ = await node.get_or_create("counter", ("limits",))
-    url = f"{server.url}/v1/actors/{info.actor_id}/connect"
-    ws = await http.ws_connect(url, params={"encoding": codec.encoding}, max_msg_size=1 << 24)
-    return Socket(ws, codec)
+    path = f"/v1/actors/{info.actor_id}/connect"
+    return Socket(await wire.websocket(path, {"encoding": codec.encoding}), codec)
 
 
 @pytest.mark.parametrize("codec", [JSON, CBOR], ids=["json", "cbor"])
-async def test_connect_timeout_and_oversized_frames(make_node: MakeNode, codec: Codec) -> None:
+async def test_connect_timeout_and_oversized_frames(
+    make_node: MakeNode, codec: Codec, transport: str, tls: TlsFiles
+) -> None:
     node = await make_node(actors={"connect_timeout_s": 0.2}, limits={"max_message_bytes": 1024})
-    server = await start_server(node, "127.0.0.1", 0)
-    async with server, aiohttp.ClientSession() as http:
-        silent = await ws_for(http, server, node, codec)
+    server = await start_server(node, "127.0.0.1", 0, tls=tls)
+    async with server, open_wire(transport, server, tls) as wire:
+        silent = await ws_for(wire, node, codec)
         timeout = await silent.receive()
         assert (timeout["t"], timeout["code"]) == ("error", "connection.connect_timeout")
         await silent.closed()
         await silent.ws.close()
 
-        loud = await ws_for(http, server, node, codec)
+        loud = await ws_for(wire, node, codec)
         assert (await loud.connect())["t"] == "init"
         await loud.send(t="action", id=1, name="increment", args=["x" * 2000])
         assert (await loud.receive())["code"] == "request.too_large"
         await loud.closed()
         await loud.ws.close()
 
-        after = await ws_for(http, server, node, codec)
+        after = await ws_for(wire, node, codec)
         assert (await after.connect())["t"] == "init"
         assert (await after.call(1, "increment", 1))["output"] == 1
         await after.ws.close()
