@@ -120,7 +120,7 @@ async def open_wire(kind: str, server: RunningServer, tls: TlsFiles) -> AsyncIte
             yield Wire(kind, http, None, server.url)
         return
     assert server.h3 is not None, "start the server with tls= to test HTTP/3"
-    h3 = H3Transport(server.url, RECEIVE_TIMEOUT_S, ca_file=str(tls.certificate))
+    h3 = H3Transport(server.url, RECEIVE_TIMEOUT_S, ca_file=str(tls.authority))
     try:
         yield Wire(kind, None, h3, server.url)
     finally:

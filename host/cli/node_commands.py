@@ -112,10 +112,8 @@ async def _serve_until_stopped(
         server = await start_server(node, config.node.host, config.node.port, tls=tls)
         try:
             if server.h3 is not None and tls is not None:
-                print(
-                    f"HTTP/3 on UDP port {server.h3.port} (certificate {tls.certificate})",
-                    flush=True,
-                )
+                trust = tls.authority or tls.certificate
+                print(f"HTTP/3 on UDP port {server.h3.port} (clients trust {trust})", flush=True)
             print(f"Edgewise {banner} ready at {server.url}", flush=True)
             watcher = asyncio.create_task(_watch(node, watch_dirs)) if watch_dirs else None
             await stop.wait()

@@ -30,7 +30,7 @@ WAIT_S = 5.0
 
 
 def client_for(url: str, transport: str, tls: TlsFiles, **options: Any) -> Client:
-    return Client(url, transport=transport, ca_file=str(tls.certificate), **options)  # type: ignore[arg-type]
+    return Client(url, transport=transport, ca_file=str(tls.authority), **options)  # type: ignore[arg-type]
 
 
 @pytest.fixture(params=["json", "cbor"])

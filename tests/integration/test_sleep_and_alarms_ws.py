@@ -29,7 +29,7 @@ async def test_an_alarm_wakes_a_sleeping_actor_and_reaches_its_open_socket(
 ) -> None:
     node = await make_node(actors={"idle_timeout_s": 0.2})
     server = await start_server(node, "127.0.0.1", 0, tls=tls)
-    client = Client(server.url, transport=transport, ca_file=str(tls.certificate))  # type: ignore[arg-type]
+    client = Client(server.url, transport=transport, ca_file=str(tls.authority))  # type: ignore[arg-type]
     async with server, client:
         counter = client.get_or_create("counter", ["sleepy"])
         actor_id = await counter.resolve()
