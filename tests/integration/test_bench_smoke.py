@@ -161,3 +161,21 @@ def test_a_short_soak_of_a_real_node_runs_clean() -> None:
     report = json.loads(result.stdout)
     assert report["errors"] == {} and report["count_mismatches"] == {}
     assert report["ops_per_s"]["http increment"] > 0 and report["ops_per_s"]["ws session"] > 0
+
+
+@pytest.mark.timeout(120)
+async def test_quick_http3_run_prints_both_transports() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(BENCH / "h3_vs_h1.py"),
+        "--quick",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 100)
+    assert proc.returncode == 0, err.decode()
+    table = out.decode()
+    for figure in ("new connection + GET", "sequential action", "WebSocket round trip",
+                   "server CPU per request"):  # fmt: skip
+        assert figure in table
+    assert "HTTP/3 / HTTP/1.1" in table
