@@ -40,6 +40,8 @@ def _run(main: Callable[[], Coroutine[Any, Any, None]], log_level: str) -> None:
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if log_level != "debug":  # aioquic logs every connection's close at info
+        logging.getLogger("quic").setLevel(logging.WARNING)
     gc.set_threshold(*GC_THRESHOLDS)
     gc.freeze()  # what was loaded at start-up is never garbage
     try:
