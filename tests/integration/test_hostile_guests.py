@@ -1,19 +1,21 @@
 """Hostile guests behind a real server: each misbehaviour gets its stable error code, the failed
 turn's writes are dropped, the actor's committed state is intact, the actor works again on its
-next turn, and the node keeps serving other actors."""
+next turn, and the node keeps serving other actors. Over HTTP/1.1 and HTTP/3."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 import wasmtime
 from conftest import MakeNode
 from edgewise.host.build import build_actor
 from edgewise.host.transports.http import RunningServer, start_server
+from edgewise.host.transports.tls import TlsFiles
+from wire import Wire, open_wire
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -35,22 +37,34 @@ MISSING_EXPORTS = wasmtime.wat2wasm('(module (memory (export "memory") 1))')
 
 
 @pytest.fixture
-async def server(make_node: MakeNode, tmp_path: Path) -> AsyncIterator[RunningServer]:
+async def server(
+    make_node: MakeNode, tmp_path: Path, tls: TlsFiles
+) -> AsyncIterator[RunningServer]:
     node = await make_node(limits={"max_memory_bytes": 16 * 1024 * 1024, "turn_timeout_ms": 100})
     built = build_actor(HOSTILE, tmp_path / "hostile-out")
     await node.deploy(built.wasm_path.read_bytes(), "hostile")
     await node.deploy(bytes(GARBAGE_RESULT), "garbage")
-    running = await start_server(node, "127.0.0.1", 0)
+    running = await start_server(node, "127.0.0.1", 0, tls=tls)
     yield running
     await running.close()
 
 
-async def call(
-    session: aiohttp.ClientSession, url: str, name: str, action: str, *args: Any
-) -> tuple[int, Any]:
-    target = f"{url}/v1/gateway/{name}/actions/{action}?key=k"
-    async with session.post(target, json={"args": list(args)}) as response:
-        return response.status, await response.json()
+@pytest.fixture
+async def wire(server: RunningServer, transport: str, tls: TlsFiles) -> AsyncIterator[Wire]:
+    async with open_wire(transport, server, tls) as opened:
+        yield opened
+
+
+async def send(wire: Wire, method: str, path: str, body: Any, **options: Any) -> tuple[int, Any]:
+    headers = options.pop("headers", {"Content-Type": "application/json"})
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    status, _, answer = await wire.request(method, path, data=data, headers=headers, **options)
+    return status, json.loads(answer)
+
+
+async def call(wire: Wire, name: str, action: str, *args: Any) -> tuple[int, Any]:
+    path = f"/v1/gateway/{name}/actions/{action}"
+    return await send(wire, "POST", path, {"args": list(args)}, params=[("key", "k")])
 
 
 @pytest.mark.parametrize(
@@ -64,39 +78,26 @@ async def call(
         ("huge_reply", "guest.too_large"),
     ],
 )
-async def test_a_misbehaving_turn_fails_alone(
-    server: RunningServer, action: str, code: str
-) -> None:
-    async with aiohttp.ClientSession() as session:
-        assert await call(session, server.url, "hostile", "set", 7) == (200, {"output": 7})
-        status, body = await call(session, server.url, "hostile", action)
-        assert status == 500, body
-        assert body["error"]["code"] == code
-        assert await call(session, server.url, "hostile", "get") == (200, {"output": 7})
-        assert await call(session, server.url, "counter", "increment", 1) == (200, {"output": 1})
+async def test_a_misbehaving_turn_fails_alone(wire: Wire, action: str, code: str) -> None:
+    assert await call(wire, "hostile", "set", 7) == (200, {"output": 7})
+    status, body = await call(wire, "hostile", action)
+    assert status == 500, body
+    assert body["error"]["code"] == code
+    assert await call(wire, "hostile", "get") == (200, {"output": 7})
+    assert await call(wire, "counter", "increment", 1) == (200, {"output": 1})
 
 
-async def test_a_result_that_is_not_cbor_is_a_bad_result(server: RunningServer) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.put(
-            f"{server.url}/v1/actors", json={"name": "garbage", "key": ["k"]}
-        ) as response:
-            body = await response.json()
-        assert response.status == 500 and body["error"]["code"] == "guest.bad_result", body
-        assert await call(session, server.url, "counter", "increment", 2) == (200, {"output": 2})
+async def test_a_result_that_is_not_cbor_is_a_bad_result(wire: Wire) -> None:
+    status, body = await send(wire, "PUT", "/v1/actors", {"name": "garbage", "key": ["k"]})
+    assert status == 500 and body["error"]["code"] == "guest.bad_result", body
+    assert await call(wire, "counter", "increment", 2) == (200, {"output": 2})
 
 
-async def test_a_module_without_the_abi_exports_is_refused_at_deploy(
-    server: RunningServer,
-) -> None:
-    async with aiohttp.ClientSession() as session:
-        async with session.post(
-            f"{server.url}/v1/modules",
-            params={"name": "empty"},
-            data=bytes(MISSING_EXPORTS),
-            headers={"Content-Type": "application/wasm"},
-        ) as response:
-            body = await response.json()
-        assert response.status == 422 and body["error"]["code"] == "module.invalid", body
-        assert "ew_turn" in body["error"]["message"]
-        assert await call(session, server.url, "counter", "get") == (200, {"output": 0})
+async def test_a_module_without_the_abi_exports_is_refused_at_deploy(wire: Wire) -> None:
+    status, body = await send(
+        wire, "POST", "/v1/modules", bytes(MISSING_EXPORTS),
+        headers={"Content-Type": "application/wasm"}, params=[("name", "empty")],
+    )  # fmt: skip
+    assert status == 422 and body["error"]["code"] == "module.invalid", body
+    assert "ew_turn" in body["error"]["message"]
+    assert await call(wire, "counter", "get") == (200, {"output": 0})
