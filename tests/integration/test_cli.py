@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from edgewise.client import Client
 from node_process import NodeProcess
 
 REPO = Path(__file__).resolve().parents[2]
@@ -60,10 +62,20 @@ def test_serve_refuses_to_start_without_admin_token(tmp_path: Path) -> None:
         ('[node]\nport = "80"', "port must be int"),
         ("[node]\ncolour = 1", "unknown key 'colour'"),
         ("[nodes]\n", "unknown table"),
+        ('[http3]\ncertificate_path = "c.pem"', "needs both certificate_path and private_key_path"),
+        ('[http3]\ncertificate_path = "c.pem"\nprivate_key_path = "k.pem"', "not a readable file"),
+        (
+            '[http3]\ncertificate_path = "node.toml"\nprivate_key_path = "node.toml"',
+            "cannot load the certificate",
+        ),
+        ("[http3]\nrequest_timeout_s = -1", "must not be negative"),
     ],
 )
 def test_serve_refuses_a_bad_config(tmp_path: Path, text: str, words: str) -> None:
     config = tmp_path / "node.toml"
+    if text.startswith("[http3]"):
+        text = f'[node]\nport = 0\nadmin_token = "t"\ndata_dir = "{tmp_path / "d"}"\n{text}'
+        text = text.replace('"node.toml"', f'"{config}"').replace('"c.pem"', f'"{tmp_path}/c.pem"')
     config.write_text(text)
     result = edgewise("serve", "--config", str(config))
     assert result.returncode == 1
@@ -91,11 +103,18 @@ def test_dev_serves_every_example_by_default(examples_copy: Path) -> None:
             async with session.post(url, json={"args": [10]}) as response:
                 assert (await response.json()) == {"output": []}
 
+    async def over_http3() -> None:
+        authority = str(examples_copy / "data" / "tls" / "dev-ca.pem")
+        async with Client(node.url, transport="h3", ca_file=authority) as client:
+            assert await client.get_or_create("counter", ["tour"]).call("increment", 1) == 6
+
     try:
         asyncio.run(calls())
+        asyncio.run(over_http3())
     finally:
         assert node.stop() == 0, node.output
     assert node.output.count("ready at") == 1
+    assert "HTTP/3 on UDP port" in node.output
 
 
 def test_deploy_and_actors_commands_against_a_served_node(tmp_path: Path) -> None:
@@ -176,6 +195,13 @@ def test_a_taken_port_and_a_data_dir_in_use_are_clear_errors(examples_copy: Path
         assert "in use by another process" in shared.stderr and "Traceback" not in shared.stderr
     finally:
         assert first.stop() == 0, first.output
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", 0))  # the UDP half of a port whose TCP half is free
+        port = str(udp.getsockname()[1])
+        taken = edgewise("dev", "--port", port, "--data-dir", str(examples_copy / "three"), counter)
+    assert taken.returncode == 1
+    assert "node.listen_failed" in taken.stderr and "UDP" in taken.stderr
+    assert "Traceback" not in taken.stderr
 
 
 GREETER = r"""

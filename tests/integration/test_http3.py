@@ -346,3 +346,22 @@ async def test_niquests_calls_an_action_over_http3(server: RunningServer, tls: T
 
     status, version, body = await asyncio.to_thread(call)
     assert (status, version, body) == (200, 30, {"output": 3})
+
+
+async def test_one_connection_buffers_a_bounded_amount_of_body(
+    make_node: MakeNode, tls: TlsFiles
+) -> None:
+    limits = {"max_message_bytes": 8192, "max_module_bytes": 16384}
+    node = await make_node(limits=limits, http3={"request_timeout_s": 0.3})
+    async with await start_server(node, "127.0.0.1", 0, tls=tls) as server:
+        actor_id = await counter_id(node, "budget")
+        path = f"/v1/actors/{actor_id}/actions/increment"
+        chunk = b'{"args": [1], "pad": "' + b"x" * 6000
+        async with raw_h3(server.port, tls) as raw:
+            held = [raw.request("POST", path, chunk, finish=False) for _ in range(3)]
+            statuses = [await raw.status(stream_id) for stream_id in held]
+            # Three 6 KB bodies cannot all fit in the connection's 16 KiB: whichever stream
+            # crosses the budget gets 413, the others wait for their end and time out.
+            assert 413 in statuses and set(statuses) <= {408, 413}
+            assert await raw.status(raw.request("POST", path, b'{"args": [2]}')) == 200
+        assert await count_of(node, actor_id) == 2
