@@ -26,7 +26,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.asyncio.server import QuicServer, serve
@@ -49,6 +48,7 @@ from edgewise.host.errors import (
     RequestTimeout,
     RequestTooLarge,
 )
+from edgewise.host.protocol.h3_head import parse_request_head
 from edgewise.host.transports.api import Api, ApiRequest, ApiResponse, SocketTarget, error_reply
 from edgewise.host.transports.h3_socket import H3Socket
 from edgewise.host.transports.tls import TlsFiles
@@ -203,7 +203,7 @@ class H3Protocol(QuicConnectionProtocol):
         stats = self._server.stats
         stats.requests += 1
         try:
-            head = _parse_headers(raw_headers, self._settings.max_header_bytes)
+            head = parse_request_head(raw_headers, self._settings.max_header_bytes)
         except (RequestInvalid, RequestTooLarge) as exc:
             self._respond(stream_id, error_reply(_bare_request(), exc))
             return
@@ -313,16 +313,6 @@ class H3Protocol(QuicConnectionProtocol):
         self.close(error_code=ErrorCode.H3_NO_ERROR, reason_phrase="node stopping")
 
 
-@dataclass(frozen=True)
-class _Head:
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]
-    has_body: bool
-    websocket: bool
-
-
 def _bare_request() -> ApiRequest:
     """A request for error replies to heads that could not be parsed (answered in JSON)."""
 
@@ -330,40 +320,6 @@ def _bare_request() -> ApiRequest:
         return b""
 
     return ApiRequest("GET", "/", {}, {}, False, no_body)
-
-
-def _parse_headers(raw: list[tuple[bytes, bytes]], max_bytes: int) -> _Head:
-    if sum(len(k) + len(v) for k, v in raw) > max_bytes:
-        raise RequestTooLarge(f"request headers exceed {max_bytes} bytes", status=431)
-    pseudo: dict[str, str] = {}
-    headers: dict[str, str] = {}
-    try:
-        for name, value in raw:
-            key, text = name.decode("ascii").lower(), value.decode("latin-1")
-            if key.startswith(":"):
-                pseudo[key] = text
-            else:
-                headers[key] = text
-    except UnicodeDecodeError:
-        raise RequestInvalid("header names must be ASCII") from None
-    method, target = pseudo.get(":method"), pseudo.get(":path")
-    if not method or not target:
-        raise RequestInvalid("a request needs :method and :path")
-    websocket = method == "CONNECT" and pseudo.get(":protocol") == "websocket"
-    split = urlsplit(target)
-    query = parse_qs(split.query, keep_blank_values=True)
-    length = headers.get("content-length")
-    has_body = (length not in (None, "0")) and not websocket
-    if length is None and method in ("POST", "PUT"):
-        has_body = "content-type" in headers
-    return _Head(
-        method="GET" if websocket else method,
-        path=unquote(split.path),
-        query=query,
-        headers=headers,
-        has_body=has_body,
-        websocket=websocket,
-    )
 
 
 class H3Server:
