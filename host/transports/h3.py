@@ -274,6 +274,8 @@ class H3Protocol(QuicConnectionProtocol):
         self._sockets[stream_id] = (socket, handler)
         body = self._bodies.pop(stream_id, None)
         self._send(stream_id, [(b":status", b"200")], b"", end_stream=False)
+        if body is not None:
+            self._buffered -= body.size
         if body is not None and (body.chunks or body.ended):
             socket.feed(b"".join(body.chunks), body.ended)
         try:
@@ -311,6 +313,7 @@ class H3Protocol(QuicConnectionProtocol):
 
     def close_connection(self) -> None:
         self.close(error_code=ErrorCode.H3_NO_ERROR, reason_phrase="node stopping")
+        self._connection_gone()
 
 
 def _bare_request() -> ApiRequest:
