@@ -1,6 +1,7 @@
-"""Regions: topology, placement, the directory and live migration (DESIGN.md section 7).
+"""Regions: topology, the directory, routing between nodes and live migration (DESIGN.md §7).
 
-Not built yet. A single node is its own region (`[node] region`, default "local"); the actors
-layer already keeps an actor's data under one key prefix and can export and import it
-(`edgewise.storage.Store.export_actor` / `import_actor`), which migration will build on.
+- ``topology``: the cluster file (regions, their location and endpoints, nodes).
+- ``directory``: ``(name, key) -> actor_id`` and ``actor_id -> (region, node, epoch)``, changed by
+  compare-and-set; ``LocalDirectory`` (RocksDB) and ``NatsDirectory`` (JetStream KV).
+- ``nats_cluster``: a NATS super-cluster on 127.0.0.1 for tests and demos.
 """

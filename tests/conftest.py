@@ -11,12 +11,13 @@
 - ``server``: ``start_server(node, "127.0.0.1", 0, tls=tls)``: HTTP/1.1 on a free TCP port and
   HTTP/3 on the same UDP port; closed at the end of the test; ``server.url``.
 - ``transport``: ``"h1"`` then ``"h3"``: a test that takes it runs over both (``tests/wire.py``).
+- ``nats_cluster`` (session): a NATS super-cluster of regions ``a`` and ``b`` (3 servers each).
 """
 
 from __future__ import annotations
 
 import shutil
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from edgewise.host.build import BuildResult, build_actor
 from edgewise.host.config import config_from_dict
 from edgewise.host.transports.http import RunningServer, start_server
 from edgewise.host.transports.tls import TlsFiles, dev_files
+from edgewise.regions.nats_cluster import SuperCluster
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 EXAMPLE_NAMES = ("counter", "chat_room")
@@ -85,3 +87,10 @@ async def server(node: Node, tls: TlsFiles) -> AsyncIterator[RunningServer]:
     running = await start_server(node, "127.0.0.1", 0, tls=tls)
     yield running
     await running.close()
+
+
+@pytest.fixture(scope="session")
+def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuperCluster]:
+    """Two regions, ``a`` and ``b``, of three real nats-servers each, joined by gateways."""
+    with SuperCluster(["a", "b"], tmp_path_factory.mktemp("nats")) as cluster:
+        yield cluster
