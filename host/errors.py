@@ -131,6 +131,18 @@ class RequestTimeout(ClientFault):
     status = 408
 
 
+class ActorMoved(ClientFault):
+    """The actor now lives in another region; the request may be sent to ``url``."""
+
+    code = "actor.moved"
+    status = 421
+
+    def __init__(self, message: str, *, region: str, url: str) -> None:
+        super().__init__(message)
+        self.region = region
+        self.url = url
+
+
 class UserError(ClientFault):
     """An error the actor's code returned on purpose; its code is ``user.<guest code>``."""
 

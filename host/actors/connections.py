@@ -25,6 +25,9 @@ class EventSink(Protocol):
 
     def close(self, code: str, message: str) -> None: ...
 
+    def moved(self, region: str, url: str) -> None:
+        """The actor moved to ``region``: tell the client where, then close."""
+
 
 @dataclass
 class Connection:
@@ -87,6 +90,15 @@ class Connections:
 
     def close_actor(self, actor_id: str, code: str, message: str) -> None:
         self._close(self.of_actor(actor_id), code, message)
+
+    def move_actor(self, actor_id: str, region: str, url: str) -> None:
+        """Forget the actor's connections and tell each client where the actor went."""
+        for conn in self.of_actor(actor_id):
+            self.remove(conn.conn_id)
+            try:
+                conn.sink.moved(region, url)
+            except Exception:
+                log.exception("moving connection %d failed", conn.conn_id)
 
     def close_all(self, code: str, message: str) -> None:
         self._close(self.all(), code, message)

@@ -15,6 +15,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -32,10 +33,11 @@ from edgewise.host.actors.mailbox import (
     RunDisconnect,
 )
 from edgewise.host.actors.placement import TurnPlacement
-from edgewise.host.actors.storage_gate import storage_errors
+from edgewise.host.actors.storage_gate import commit, storage_errors
 from edgewise.host.config import Config
 from edgewise.host.errors import (
     ActorAlreadyExists,
+    ActorMoved,
     ActorNotFound,
     ConnectionNotFound,
     EdgewiseError,
@@ -45,7 +47,7 @@ from edgewise.host.errors import (
 from edgewise.host.manifest import Manifest
 from edgewise.host.modules import ModuleRegistry, validate_module_name
 from edgewise.host.sandbox import Sandbox
-from edgewise.storage import ActorMeta, AlarmEntry, Store
+from edgewise.storage import ActorMeta, AlarmEntry, ExportInfo, Store
 
 log = logging.getLogger("edgewise.actors")
 
@@ -122,6 +124,8 @@ class Node:
             alarms_changed=self._alarms.alarms_changed,
             gone=self._activation_gone,
         )
+        self._holds: dict[str, asyncio.Event] = {}  # actors being handed over: turns wait
+        self._moved: dict[str, tuple[str, str]] = {}  # actors handed over: (region, url)
         self._closing = False
         self._closed = asyncio.Event()
 
@@ -207,7 +211,9 @@ class Node:
         *,
         create: bool = True,
         must_create: bool = False,
+        actor_id: str | None = None,
     ) -> tuple[ActorInfo, bool]:
+        """The actor of ``(name, key)`` here, made if missing (with ``actor_id`` when given)."""
         self._check_open()
         validate_module_name(name)
         module = self._modules.module(name)
@@ -222,7 +228,7 @@ class Node:
             if not create:
                 raise ActorNotFound(f"actor {name} {list(parts)} does not exist")
             self._check_open()
-            meta = ActorMeta(uuid.uuid4().hex, name, parts, now_ms(), module.digest)
+            meta = ActorMeta(actor_id or uuid.uuid4().hex, name, parts, now_ms(), module.digest)
             activation = Activation(meta, module, self._services)
             self._activations[meta.actor_id] = activation
             await activation.post(RunCreate(input))
@@ -284,10 +290,71 @@ class Node:
         except EdgewiseError as error:
             log.warning("disconnect turn of actor %s failed: %s", conn.actor_id, error.message)
 
+    # --- handover to another node (regions: migration and fencing) ----------------------
+
+    def has_actor(self, actor_id: str) -> bool:
+        """Whether the actor's data is on this node."""
+        with storage_errors():
+            return ACTOR_ID.fullmatch(actor_id) is not None and (
+                self._store.get_meta(actor_id) is not None
+            )
+
+    def local_actor_id(self, name: str, key: tuple[str, ...]) -> str | None:
+        """The id of the actor of ``(name, key)`` if its data is on this node."""
+        parts = validate_key(key, self.config.limits)
+        with storage_errors():
+            return self._store.lookup_key(name, parts)
+
+    def moved_to(self, actor_id: str) -> tuple[str, str] | None:
+        """``(region, url)`` if the actor left this node while it ran."""
+        return self._moved.get(actor_id)
+
+    async def hold(self, actor_id: str) -> None:
+        """New turns of the actor wait; its activation finishes its turns and leaves memory."""
+        self._holds.setdefault(actor_id, asyncio.Event())
+        activation = self._activations.get(actor_id)
+        if activation is not None:
+            await activation.stop(DRAIN_TIMEOUT_S)
+            activation.release()
+
+    def release(self, actor_id: str, moved_to: tuple[str, str] | None = None) -> None:
+        """Let the waiting turns go: here, or, with ``moved_to = (region, url)``, to fail with
+        ``actor.moved`` (the router forwards them), and the actor's sockets are told where."""
+        if moved_to is not None:
+            self._moved[actor_id] = moved_to
+            self._connections.move_actor(actor_id, *moved_to)
+        gate = self._holds.pop(actor_id, None)
+        if gate is not None:
+            gate.set()
+
+    async def drop_local(self, actor_id: str) -> None:
+        """Delete the actor's data here: it lives on another node now."""
+        ws = self._store.write_set(actor_id)
+        ws.destroy_actor()
+        await commit(self._store, ws)
+        self._services.placement.forget(actor_id)
+
+    async def export_actor(self, actor_id: str, path: Path) -> ExportInfo:
+        """Write the actor's keys to an SST file (hold it first); in a worker thread."""
+        with storage_errors():
+            return await asyncio.to_thread(self._store.export_actor, actor_id, path)
+
+    async def import_actor(self, path: Path, sha256: str) -> ExportInfo:
+        """Ingest an export made by another node, checked against ``sha256``."""
+        with storage_errors():
+            return await asyncio.to_thread(self._store.import_actor, path, expected_sha256=sha256)
+
     # --- internals ----------------------------------------------------------------------
 
     async def _post(self, actor_id: str, command: Command) -> Any:
         self._check_open()
+        gate = self._holds.get(actor_id)
+        if gate is not None:
+            await gate.wait()
+        moved = self._moved.get(actor_id)
+        if moved is not None:
+            region, url = moved
+            raise ActorMoved(f"actor {actor_id} moved to region {region}", region=region, url=url)
         return await self._activation(actor_id).post(command)
 
     def _activation(self, actor_id: str) -> Activation:

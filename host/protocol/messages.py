@@ -2,10 +2,12 @@
 
 Every frame is a map with a ``"t"`` key naming its type. Client to server: ``connect``,
 ``action``, ``subscribe``, ``unsubscribe``. Server to client: ``init``, ``result``, ``error``,
-``event``. ``parse_*`` turn decoded maps into frames (raising ``request.invalid`` with the field
-named, through ``parse_name`` / ``parse_args``, which HTTP requests share); ``to_wire`` turns a
-frame back into a map for the codec. Action ids are integers or strings chosen by the client and
-echoed in the reply.
+``event``, and with regions ``location`` (the actor lives in another region; this node forwards)
+and ``moved`` (the actor moved: reconnect to ``url``; the socket closes). ``parse_*`` turn
+decoded maps into frames (raising ``request.invalid`` with the field named, through
+``parse_name`` / ``parse_args``, which HTTP requests share); ``to_wire`` turns a frame back into a
+map for the codec. Action ids are integers or strings chosen by the client and echoed in the
+reply.
 """
 
 from __future__ import annotations
@@ -70,7 +72,19 @@ class EventFrame:
     args: tuple[Any, ...] = ()
 
 
-ServerFrame = InitFrame | ResultFrame | ErrorFrame | EventFrame
+@dataclass(frozen=True)
+class LocationFrame:
+    region: str
+    url: str
+
+
+@dataclass(frozen=True)
+class MovedFrame:
+    region: str
+    url: str
+
+
+ServerFrame = InitFrame | ResultFrame | ErrorFrame | EventFrame | LocationFrame | MovedFrame
 
 
 def _is_id(value: object) -> bool:
@@ -138,6 +152,9 @@ def parse_server_frame(raw: object) -> ServerFrame:
         return ErrorFrame(id=readable_id(raw), code=raw["code"], message=str(raw.get("message")))
     if kind == "event" and isinstance(raw.get("name"), str):
         return EventFrame(name=raw["name"], args=tuple(raw.get("args") or ()))
+    if kind in ("location", "moved") and isinstance(raw.get("url"), str):
+        frame = LocationFrame if kind == "location" else MovedFrame
+        return frame(region=str(raw.get("region")), url=raw["url"])
     raise RequestInvalid(f"bad server frame of type {str(kind)[:32]!r}")
 
 
@@ -153,6 +170,10 @@ def to_wire(frame: ServerFrame | ClientFrame) -> dict[str, Any]:
             return {"t": "error", "id": frame_id, "code": code, "message": message}
         case EventFrame(name, args):
             return {"t": "event", "name": name, "args": list(args)}
+        case LocationFrame(region, url):
+            return {"t": "location", "region": region, "url": url}
+        case MovedFrame(region, url):
+            return {"t": "moved", "region": region, "url": url}
         case ConnectFrame(params):
             return {"t": "connect", "params": params}
         case ActionFrame(frame_id, name, args):

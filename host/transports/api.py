@@ -7,6 +7,11 @@ headers, a way to read the body within a limit) and hands it to ``Api.handle``. 
 (HTTP/1.1 Upgrade, or extended CONNECT over HTTP/3) and runs a ``SocketHandler`` on it. Every
 failure, ours or unexpected, becomes an HTTP status with ``{"error": {"code", "message"}}`` in the
 request's codec. Admin routes need ``Authorization: Bearer <node.admin_token>`` when it is set.
+
+In a cluster, a ``Router`` says where each actor lives; a request for an actor owned by another
+node is forwarded there whole by the ``Forwarder`` (and so is a turn that waited while its actor
+moved away: ``actor.moved``), and a WebSocket to it is proxied (``SocketTarget.forward``). A
+request that a peer forwarded is never forwarded again.
 """
 
 from __future__ import annotations
@@ -16,14 +21,27 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgewise.host.actors import ActorInfo, Node
-from edgewise.host.errors import EdgewiseError, MethodNotAllowed, NotFound, Unauthorized
+from edgewise.host.errors import (
+    ActorMoved,
+    EdgewiseError,
+    MethodNotAllowed,
+    NotFound,
+    Unauthorized,
+)
 from edgewise.host.protocol import requests as rq
 from edgewise.host.protocol.codec import JSON, Codec, codec_for, decode_body, request_codec
 from edgewise.host.protocol.errors import error_body, error_status
 from edgewise.host.protocol.messages import parse_name
+from edgewise.regions.errors import OwnerUnreachable
+from edgewise.regions.router import Local, Router
+from edgewise.regions.topology import NodeEntry
+
+if TYPE_CHECKING:
+    from edgewise.host.transports.websocket import FrameSocket
+    from edgewise.regions.forward import Forwarder
 
 log = logging.getLogger("edgewise.transports")
 
@@ -49,14 +67,26 @@ class ApiResponse:
     status: int
     body: bytes
     content_type: str
+    headers: tuple[tuple[str, str], ...] = ()  # more header fields (lower-case names)
 
 
 @dataclass(frozen=True)
 class SocketTarget:
-    """Upgrade this request to a WebSocket on ``actor_id``, frames in ``codec``."""
+    """Upgrade this request to a WebSocket on ``actor_id``, frames in ``codec``; with ``forward``,
+    proxy it to that node (``Api.forward_socket``) instead of serving it here."""
 
     actor_id: str
     codec: Codec
+    forward: NodeEntry | None = None
+
+
+class _Forward(Exception):
+    """Raised inside a route: the actor lives on ``target``; send the request there."""
+
+    def __init__(self, target: NodeEntry, actor_id: str) -> None:
+        super().__init__(actor_id)
+        self.target = target
+        self.actor_id = actor_id
 
 
 Answer = ApiResponse | SocketTarget
@@ -90,8 +120,12 @@ def actor_json(info: ActorInfo) -> dict[str, Any]:
 
 
 class Api:
-    def __init__(self, node: Node) -> None:
+    def __init__(
+        self, node: Node, router: Router | None = None, forwarder: Forwarder | None = None
+    ) -> None:
         self.node = node
+        self.router = router
+        self.forwarder = forwarder
         self._routes = [
             (method, re.compile(_pattern(path)), route) for method, path, route in _ROUTES
         ]
@@ -100,7 +134,13 @@ class Api:
         """Route and run ``request``; never raises (errors become error responses)."""
         try:
             route, params = self._match(request.method, request.path)
-            return await route(self, request, params)
+            try:
+                return await route(self, request, params)
+            except _Forward as forward:
+                return await self._forward(request, forward.target, forward.actor_id)
+            except ActorMoved as moved:
+                target = NodeEntry("", moved.region, moved.url)
+                return await self._forward(request, target, "")
         except EdgewiseError as exc:
             return error_reply(request, exc)
         except Exception as exc:
@@ -119,6 +159,60 @@ class Api:
         if allowed:
             raise MethodNotAllowed(f"method not allowed; allowed: {', '.join(sorted(allowed))}")
         raise NotFound("no such route")
+
+    # --- regions ------------------------------------------------------------------------
+
+    def _from_peer(self, request: ApiRequest) -> bool:
+        return self.router is not None and self.router.is_peer(request.headers)
+
+    async def _forward(self, request: ApiRequest, target: NodeEntry, actor_id: str) -> Answer:
+        if self.forwarder is None or self._from_peer(request):
+            raise OwnerUnreachable("this node does not own the actor (its directory entry moved)")
+        if self.router is not None and actor_id:
+            self.router.forget(actor_id)
+        limit = self.node.config.limits.max_message_bytes
+        return await self.forwarder.request(request, target, limit)
+
+    async def forward_socket(
+        self, request: ApiRequest, target: SocketTarget, socket: FrameSocket
+    ) -> None:
+        assert self.forwarder is not None and target.forward is not None
+        limit = self.node.config.limits.max_message_bytes
+        await self.forwarder.socket(request, target.forward, target.codec, socket, limit)
+
+    async def here(self, request: ApiRequest, actor_id: str) -> None:
+        """Return if the actor is served by this node, else raise ``_Forward``."""
+        if self.router is None:
+            return
+        remote = await self.router.where(actor_id)
+        if remote is not None:
+            if self._from_peer(request):
+                raise OwnerUnreachable(f"actor {actor_id} is not on this node")
+            raise _Forward(remote.node, actor_id)
+
+    async def actor_for_key(
+        self,
+        request: ApiRequest,
+        name: str,
+        key: tuple[str, ...],
+        input: Any = None,
+        *,
+        create: bool = True,
+        must_create: bool = False,
+    ) -> tuple[ActorInfo, bool]:
+        """Get or create the actor here, or raise ``_Forward`` to its owner."""
+        if self.router is None:
+            return await self.node.get_or_create(
+                name, key, input, create=create, must_create=must_create
+            )
+        found = await self.router.actor_for_key(
+            name, key, input, create=create, must_create=must_create
+        )
+        if isinstance(found, Local):
+            return found.info, found.created
+        if self._from_peer(request):
+            raise OwnerUnreachable(f"actor {name} {list(key)} is not on this node")
+        raise _Forward(found.node, found.actor_id)
 
     # --- helpers of the routes ----------------------------------------------------------
 
@@ -157,8 +251,8 @@ async def health(api: Api, request: ApiRequest, params: dict[str, str]) -> Answe
 async def _put_or_post_actor(api: Api, request: ApiRequest, must_create: bool) -> Answer:
     codec = request_codec_of(request)
     put = rq.parse_put_actor(await api.body(request, codec), api.node.config.limits)
-    info, created = await api.node.get_or_create(
-        put.name, put.key, put.input, must_create=must_create
+    info, created = await api.actor_for_key(
+        request, put.name, put.key, put.input, must_create=must_create
     )
     body = {"actor_id": info.actor_id, "name": info.name, "key": list(info.key), "created": created}
     return reply(codec, body, 201 if must_create else 200)
@@ -174,6 +268,7 @@ async def post_actor(api: Api, request: ApiRequest, params: dict[str, str]) -> A
 
 async def get_actor(api: Api, request: ApiRequest, params: dict[str, str]) -> Answer:
     actor_id = rq.parse_actor_id(params["actor_id"])
+    await api.here(request, actor_id)
     return reply(request_codec_of(request), actor_json(api.node.get(actor_id)))
 
 
@@ -189,6 +284,7 @@ async def list_actors(api: Api, request: ApiRequest, params: dict[str, str]) -> 
 async def destroy_actor(api: Api, request: ApiRequest, params: dict[str, str]) -> Answer:
     api.check_admin(request)
     actor_id = rq.parse_actor_id(params["actor_id"])
+    await api.here(request, actor_id)
     await api.node.destroy(actor_id)
     return reply(request_codec_of(request), {"destroyed": True})
 
@@ -197,6 +293,7 @@ async def call_action(api: Api, request: ApiRequest, params: dict[str, str]) -> 
     codec = request_codec_of(request)
     actor_id = rq.parse_actor_id(params["actor_id"])
     action = parse_name(params["action"], "action")
+    await api.here(request, actor_id)
     output = await api.node.call(actor_id, action, await api.action_args(request, codec))
     return reply(codec, {"output": output})
 
@@ -206,9 +303,8 @@ async def gateway_action(api: Api, request: ApiRequest, params: dict[str, str]) 
     gateway = api.gateway(request, params)
     action = parse_name(params["action"], "action")
     args = await api.action_args(request, codec)
-    node = api.node
-    info, _ = await node.get_or_create(gateway.name, gateway.key, create=gateway.create)
-    return reply(codec, {"output": await node.call(info.actor_id, action, args)})
+    info, _ = await api.actor_for_key(request, gateway.name, gateway.key, create=gateway.create)
+    return reply(codec, {"output": await api.node.call(info.actor_id, action, args)})
 
 
 async def deploy_module(api: Api, request: ApiRequest, params: dict[str, str]) -> Answer:
@@ -234,6 +330,10 @@ def _socket_codec(request: ApiRequest) -> Codec:
 async def connect_actor(api: Api, request: ApiRequest, params: dict[str, str]) -> Answer:
     actor_id = rq.parse_actor_id(params["actor_id"])
     codec = _socket_codec(request)
+    try:
+        await api.here(request, actor_id)
+    except _Forward as forward:
+        return SocketTarget(actor_id, codec, forward.target)
     api.node.get(actor_id)
     return SocketTarget(actor_id, codec)
 
@@ -241,7 +341,10 @@ async def connect_actor(api: Api, request: ApiRequest, params: dict[str, str]) -
 async def connect_gateway(api: Api, request: ApiRequest, params: dict[str, str]) -> Answer:
     gateway = api.gateway(request, params)
     codec = _socket_codec(request)
-    info, _ = await api.node.get_or_create(gateway.name, gateway.key, create=gateway.create)
+    try:
+        info, _ = await api.actor_for_key(request, gateway.name, gateway.key, create=gateway.create)
+    except _Forward as forward:
+        return SocketTarget(forward.actor_id, codec, forward.target)
     return SocketTarget(info.actor_id, codec)
 
 

@@ -110,7 +110,7 @@ class H3Protocol(QuicConnectionProtocol):
         self._handshake_done = asyncio.Event()
         self._bodies: dict[int, _Body] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
-        self._sockets: dict[int, tuple[H3Socket, SocketHandler]] = {}
+        self._sockets: dict[int, tuple[H3Socket, SocketHandler | None]] = {}
         limits = api.node.config.limits
         self._body_budget = max(limits.max_message_bytes, limits.max_module_bytes)
         self._buffered = 0
@@ -228,7 +228,7 @@ class H3Protocol(QuicConnectionProtocol):
             refusal = RequestInvalid("this route needs a WebSocket (extended CONNECT)")
             self._respond(stream_id, error_reply(request, refusal))
         else:
-            await self._serve_socket(stream_id, answer)
+            await self._serve_socket(stream_id, request, answer)
 
     async def _read_body(self, stream_id: int, max_bytes: int, what: str) -> bytes:
         body = self._bodies[stream_id]
@@ -252,6 +252,7 @@ class H3Protocol(QuicConnectionProtocol):
             (b":status", str(answer.status).encode()),
             (b"content-type", answer.content_type.encode()),
             (b"content-length", str(len(answer.body)).encode()),
+            *((name.encode(), value.encode()) for name, value in answer.headers),
         ]
         self._send(stream_id, headers, answer.body, end_stream=True)
 
@@ -267,10 +268,14 @@ class H3Protocol(QuicConnectionProtocol):
             log.debug("HTTP/3 stream %d: answer not sent: %r", stream_id, exc)
         self.transmit()
 
-    async def _serve_socket(self, stream_id: int, target: SocketTarget) -> None:
+    async def _serve_socket(
+        self, stream_id: int, request: ApiRequest, target: SocketTarget
+    ) -> None:
         limit = self._api.node.config.limits.max_message_bytes
         socket = H3Socket(partial(self._write_socket, stream_id), 2 * limit + 1024)
-        handler = SocketHandler(self._api.node, target.actor_id, target.codec, socket)
+        handler = None
+        if target.forward is None:
+            handler = SocketHandler(self._api.node, target.actor_id, target.codec, socket)
         self._sockets[stream_id] = (socket, handler)
         body = self._bodies.pop(stream_id, None)
         self._send(stream_id, [(b":status", b"200")], b"", end_stream=False)
@@ -279,7 +284,10 @@ class H3Protocol(QuicConnectionProtocol):
         if body is not None and (body.chunks or body.ended):
             socket.feed(b"".join(body.chunks), body.ended)
         try:
-            await handler.run()
+            if handler is None:
+                await self._api.forward_socket(request, target, socket)
+            else:
+                await handler.run()
         finally:
             self._sockets.pop(stream_id, None)
 
@@ -308,8 +316,11 @@ class H3Protocol(QuicConnectionProtocol):
 
     def shut_down(self) -> None:
         """The node stops: close the sockets with ``node.stopping``, then the connection."""
-        for _, handler in tuple(self._sockets.values()):
-            handler.sink.close("node.stopping", "the node is stopping")
+        for socket, handler in tuple(self._sockets.values()):
+            if handler is not None:
+                handler.sink.close("node.stopping", "the node is stopping")
+            else:
+                socket.feed(b"", True)
 
     def close_connection(self) -> None:
         self.close(error_code=ErrorCode.H3_NO_ERROR, reason_phrase="node stopping")

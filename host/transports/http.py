@@ -95,7 +95,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 
 def _response(request: web.Request, answer: ApiResponse) -> web.Response:
-    response = web.Response(body=answer.body, status=answer.status)
+    response = web.Response(body=answer.body, status=answer.status, headers=answer.headers)
     response.content_type = answer.content_type
     alt_svc = request.app[ALT_SVC].value
     if alt_svc:
@@ -113,6 +113,9 @@ async def _serve_socket(
         refusal = RequestInvalid("this route needs a WebSocket upgrade")
         return _response(request, error_reply(api_request, refusal))
     await ws.prepare(request)
+    if target.forward is not None:
+        await api.forward_socket(api_request, target, AiohttpSocket(ws))
+        return ws
     handler = SocketHandler(api.node, target.actor_id, target.codec, AiohttpSocket(ws))
     sockets = request.app[SOCKETS]
     sockets.add(handler)
@@ -129,10 +132,10 @@ async def _close_sockets(app: web.Application) -> None:
         handler.sink.close("node.stopping", "the node is stopping")
 
 
-def create_app(node: Node) -> web.Application:
+def create_app(node: Node, api: Api | None = None) -> web.Application:
     limits = node.config.limits
     app = web.Application(client_max_size=max(limits.max_message_bytes, limits.max_module_bytes))
-    app[API] = Api(node)
+    app[API] = api or Api(node)
     app[ALT_SVC] = AltSvc()
     app[SOCKETS] = set()
     app.on_shutdown.append(_close_sockets)
@@ -170,11 +173,12 @@ class RunningServer:
 
 
 async def start_server(
-    node: Node, host: str, port: int, *, tls: TlsFiles | None = None
+    node: Node, host: str, port: int, *, tls: TlsFiles | None = None, api: Api | None = None
 ) -> RunningServer:
     """Serve ``node`` on TCP ``host:port`` (port 0 picks a free port) and, given ``tls`` and
-    ``[http3] enabled``, HTTP/3 on the same port number over UDP."""
-    app = create_app(node)
+    ``[http3] enabled``, HTTP/3 on the same port number over UDP. ``api`` (default ``Api(node)``)
+    is where a cluster node brings its router and forwarder."""
+    app = create_app(node, api)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
     site = web.TCPSite(runner, host, port)

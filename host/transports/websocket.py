@@ -23,6 +23,7 @@ from edgewise.host.protocol.messages import (
     ActionFrame,
     ErrorFrame,
     EventFrame,
+    MovedFrame,
     ResultFrame,
     ServerFrame,
     to_wire,
@@ -54,6 +55,7 @@ _CLOSE_CODES = {
     "node.stopping": CLOSE_GOING_AWAY,
     "internal": CLOSE_INTERNAL_ERROR,
     "closed": CLOSE_OK,
+    "moved": CLOSE_GOING_AWAY,
 }
 
 
@@ -101,6 +103,11 @@ class SocketSink:
         if not self._closing:
             self._queue.put_nowait(ErrorFrame(None, code, message))
             self.finish(code)
+
+    def moved(self, region: str, url: str) -> None:
+        if not self._closing:
+            self._queue.put_nowait(MovedFrame(region, url))
+            self.finish("moved")
 
     def finish(self, code: str) -> None:
         """Send what is queued, then close the socket."""
