@@ -22,6 +22,8 @@ from types import TracebackType
 from edgewise.regions.errors import DirectoryUnavailable
 
 START_TIMEOUT_S = 10.0
+START_ATTEMPTS = 3
+SETTLE_S = 0.2
 STOP_TIMEOUT_S = 5.0
 
 
@@ -36,9 +38,19 @@ def nats_server_binary() -> str:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    return free_ports(1)[0]
+
+
+def free_ports(count: int) -> list[int]:
+    """``count`` distinct TCP ports free on 127.0.0.1 now (another process may still take one)."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
 
 
 @dataclass(frozen=True)
@@ -57,23 +69,39 @@ class ServerSpec:
 class SuperCluster:
     def __init__(self, regions: list[str], work_dir: Path, servers_per_region: int = 3) -> None:
         self.work_dir = Path(work_dir)
-        self.specs = [
-            ServerSpec(f"{region}-{i}", region, free_port(), free_port(), free_port())
-            for region in regions
-            for i in range(1, servers_per_region + 1)
-        ]
+        self._layout = [(r, i) for r in regions for i in range(1, servers_per_region + 1)]
+        self.specs = self._new_specs()
         self._procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _new_specs(self) -> list[ServerSpec]:
+        ports = iter(free_ports(3 * len(self._layout)))
+        return [
+            ServerSpec(f"{region}-{i}", region, next(ports), next(ports), next(ports))
+            for region, i in self._layout
+        ]
 
     def urls(self, region: str) -> list[str]:
         return [s.url for s in self.specs if s.region == region]
 
     def start(self) -> SuperCluster:
+        """Start every server; on a port taken meanwhile, start again on new ports (3 tries)."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
-        for spec in self.specs:
-            self._spawn(spec)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        for spec in self.specs:
-            self._await_listening(spec, deadline)
+        for attempt in range(START_ATTEMPTS):
+            for spec in self.specs:
+                self._spawn(spec)
+            deadline = time.monotonic() + START_TIMEOUT_S
+            try:
+                for spec in self.specs:
+                    self._await_listening(spec, deadline)
+                time.sleep(SETTLE_S)  # a route or gateway port may fail just after the client one
+                for spec in self.specs:
+                    self._check_alive(spec)
+                return self
+            except DirectoryUnavailable:
+                self.stop()
+                if attempt == START_ATTEMPTS - 1:
+                    raise
+                self.specs = self._new_specs()
         return self
 
     def kill(self, name: str) -> None:
@@ -140,11 +168,13 @@ class SuperCluster:
         finally:
             log.close()
 
+    def _check_alive(self, spec: ServerSpec) -> None:
+        if self._procs[spec.name].poll() is not None:
+            raise DirectoryUnavailable(f"nats-server {spec.name} exited: see {self.work_dir}")
+
     def _await_listening(self, spec: ServerSpec, deadline: float) -> None:
         while time.monotonic() < deadline:
-            proc = self._procs[spec.name]
-            if proc.poll() is not None:
-                raise DirectoryUnavailable(f"nats-server {spec.name} exited: see {self.work_dir}")
+            self._check_alive(spec)
             try:
                 with socket.create_connection(("127.0.0.1", spec.client_port), timeout=0.2):
                     return
