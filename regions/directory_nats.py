@@ -3,8 +3,9 @@
 Regions are NATS clusters (three servers with routes each) joined by gateways into one
 super-cluster, so one bucket (replicated in the cluster named by ``placement_cluster``) is
 reachable from every region. ``kv.create`` fails on an existing key and ``kv.update(last=rev)``
-on a stale revision: both are our compare-and-set. nats-py exceptions are mapped here to
-``DirectoryConflict`` and ``DirectoryUnavailable``.
+on a stale revision: both are our compare-and-set. Reads go to the stream's leader (no direct
+gets from replicas), so every region sees a record once its write was acknowledged. nats-py
+exceptions are mapped here to ``DirectoryConflict`` and ``DirectoryUnavailable``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from nats.js.api import Placement as StreamPlacement
 from nats.js.kv import KeyValue
 
 BUCKET = "edgewise-directory"
+CLAIM_READ_ATTEMPTS = 50
+CLAIM_READ_PAUSE_S = 0.02
 WRONG_LAST_SEQUENCE = 10071  # JetStream's error code for a failed compare-and-set
 T = TypeVar("T")
 log = logging.getLogger("edgewise.regions")
@@ -89,7 +92,9 @@ class NatsDirectory:
         except (nats.errors.Error, OSError, TimeoutError) as exc:
             raise DirectoryUnavailable(f"cannot reach NATS at {list(servers)}: {exc!r}") from None
         placement = StreamPlacement(cluster=placement_cluster) if placement_cluster else None
-        config = KeyValueConfig(bucket=BUCKET, history=1, replicas=replicas, placement=placement)
+        config = KeyValueConfig(
+            bucket=BUCKET, history=1, replicas=replicas, placement=placement, direct=False
+        )
         js = nc.jetstream(timeout=5)
         deadline = asyncio.get_running_loop().time() + timeout_s
         while True:
@@ -107,11 +112,14 @@ class NatsDirectory:
         try:
             await _mapped("claim", lambda: self._kv.create(record, actor_id.encode("ascii")))
             return actor_id
-        except _Stale:
+        except (_Stale, nats.js.errors.KeyNotFoundError):
+            pass  # another claim won; a replica may not show its record yet (NotFound)
+        for _ in range(CLAIM_READ_ATTEMPTS):
             found = await self.lookup_key(name, key)
-            if found is None:
-                raise DirectoryConflict(f"key {name}{list(key)} is being changed") from None
-            return found
+            if found is not None:
+                return found
+            await asyncio.sleep(CLAIM_READ_PAUSE_S)
+        raise DirectoryConflict(f"key {name}{list(key)} is being changed; retry")
 
     async def lookup_key(self, name: str, key: tuple[str, ...]) -> str | None:
         try:
