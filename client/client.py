@@ -6,6 +6,11 @@ advertises HTTP/3 (``Alt-Svc: h3=":PORT"``), tries it within ``h3_timeout_s``: o
 later call and connection goes over HTTP/3, otherwise (UDP blocked, certificate refused) the
 client stays on HTTP/1.1. A GET that fails over HTTP/3 is retried once over HTTP/1.1.
 
+Regions: given several endpoints (``Client([url_a, url_b])``), the client measures their round
+trip time on first use and talks to the nearest (``rtts_ms``, ``url``). A node that forwarded a
+call says where the actor lives (``edgewise-actor-url``); the actor's handle then calls that node
+directly (HTTP/1.1), and a connection follows its actor when it moves.
+
 Every HTTP body goes in the client's encoding (JSON or CBOR) and comes back in it. Error answers
 (``{"error": {"code", "message"}}``) are raised as ``EdgewiseClientError`` with the server's code
 and the HTTP status. A handle made by ``get_or_create`` resolves its actor id lazily with
@@ -30,11 +35,20 @@ from edgewise.client.errors import (
     ServerUnreachable,
 )
 from edgewise.client.h3 import H3Transport
-from edgewise.client.transport import ClientSocket, H1Transport, Params, Transport, refusal
+from edgewise.client.nearest import measure_rtts
+from edgewise.client.transport import (
+    ClientSocket,
+    H1Transport,
+    Params,
+    Reply,
+    Transport,
+    refusal,
+)
 from edgewise.host.protocol.codec import Codec, codec_for
 
 TransportChoice = Literal["auto", "h1", "h3"]
 ALT_SVC_H3 = re.compile(r'h3="[^":]*:(\d+)"')
+ACTOR_URL_HEADER = "edgewise-actor-url"
 
 _NO_BODY = object()
 
@@ -44,7 +58,7 @@ class Client:
 
     def __init__(
         self,
-        url: str,
+        url: str | Sequence[str],
         encoding: Literal["json", "cbor"] = "json",
         admin_token: str | None = None,
         *,
@@ -57,7 +71,14 @@ class Client:
     ) -> None:
         if transport not in ("auto", "h1", "h3"):
             raise ValueError(f"transport must be 'auto', 'h1' or 'h3', got {transport!r}")
-        self.url = url.rstrip("/")
+        self.endpoints = [u.rstrip("/") for u in ([url] if isinstance(url, str) else url)]
+        if not self.endpoints:
+            raise ValueError("a client needs at least one endpoint")
+        self.url = self.endpoints[0]
+        self.rtts_ms: dict[str, float] = {}
+        """Round trip times measured to each endpoint (with several), in milliseconds."""
+        self._nearest_known = len(self.endpoints) == 1
+        self._elsewhere: dict[str, H1Transport] = {}
         self.codec: Codec = codec_for(encoding)
         self.reconnect = reconnect or ReconnectPolicy()
         self.transport = transport
@@ -82,10 +103,11 @@ class Client:
 
     async def close(self) -> None:
         self._closed = True
-        for transport in (self._h1, self._h3):
+        for transport in (self._h1, self._h3, *self._elsewhere.values()):
             if transport is not None:
                 await transport.close()
         self._h1 = self._h3 = None
+        self._elsewhere.clear()
 
     @property
     def h3(self) -> H3Transport | None:
@@ -126,9 +148,8 @@ class Client:
             params.append(("language", language))
         params.extend(("action", action) for action in actions or ())
         headers = {"Content-Type": "application/wasm"}
-        result: dict[str, Any] = await self._round_trip(
-            "POST", "/v1/modules", wasm, headers, params, admin=True
-        )
+        reply = await self._round_trip("POST", "/v1/modules", wasm, headers, params, admin=True)
+        result: dict[str, Any] = _value(reply)
         return result
 
     async def modules(self) -> list[dict[str, Any]]:
@@ -169,13 +190,29 @@ class Client:
         admin: bool = False,
     ) -> Any:
         """One HTTP round trip in the client's encoding; raises on an error answer."""
+        value, _ = await self.send(method, path, body, params=params, admin=admin)
+        return value
+
+    async def send(
+        self,
+        method: str,
+        path: str,
+        body: Any = _NO_BODY,
+        *,
+        params: Any = None,
+        admin: bool = False,
+        url: str | None = None,
+    ) -> tuple[Any, str | None]:
+        """Like ``request``, to ``url`` if given; also returns where the actor lives, when the
+        node that answered forwarded the call (else None)."""
         codec = self.codec
         headers = {"Accept": codec.content_type}
         data = None
         if body is not _NO_BODY:
             headers["Content-Type"] = codec.content_type
             data = codec.encode(body)
-        return await self._round_trip(method, path, data, headers, params, admin=admin)
+        reply = await self._round_trip(method, path, data, headers, params, admin=admin, url=url)
+        return _value(reply), reply.headers.get(ACTOR_URL_HEADER)
 
     async def _round_trip(
         self,
@@ -186,11 +223,12 @@ class Client:
         params: Any,
         *,
         admin: bool,
-    ) -> Any:
+        url: str | None = None,
+    ) -> Reply:
         if admin:
             headers.update(self._admin_headers())
         pairs = _pairs(params)
-        transport = self._current()
+        transport = await self._transport_for(url)
         try:
             reply = await transport.request(method, path, pairs, headers, data)
         except ServerUnreachable:
@@ -203,18 +241,27 @@ class Client:
             transport = self._current()
             reply = await transport.request(method, path, pairs, headers, data)
         self.last_transport = transport.name
-        if not self._h3_tried and transport.name == "h1":
+        if not self._h3_tried and transport.name == "h1" and transport is self._h1:
             await self._try_h3(reply.headers.get("alt-svc", ""))
-        if reply.status >= 400:
-            raise refusal(reply)
-        value = reply.value()
-        if value is None and reply.body:
-            raise ProtocolViolation(f"answer with status {reply.status} is not decodable")
-        return value
+        return reply
 
-    async def open_socket(self, path: str, params: Params) -> ClientSocket:
-        """A WebSocket to ``path`` over the current transport."""
-        transport = self._current()
+    async def _transport_for(self, url: str | None) -> Transport:
+        if not self._nearest_known:
+            self.rtts_ms = await measure_rtts(self.endpoints, self.timeout_s)
+            self.url = min(self.endpoints, key=lambda u: self.rtts_ms.get(u, float("inf")))
+            self._nearest_known = True
+        if url is None or url.rstrip("/") == self.url:
+            return self._current()
+        if self._closed:
+            raise ClientClosed("the client is closed")
+        url = url.rstrip("/")
+        if url not in self._elsewhere:
+            self._elsewhere[url] = H1Transport(url, self.timeout_s)
+        return self._elsewhere[url]
+
+    async def open_socket(self, path: str, params: Params, url: str | None = None) -> ClientSocket:
+        """A WebSocket to ``path`` over the current transport (or to the node at ``url``)."""
+        transport = await self._transport_for(url)
         self.last_transport = transport.name
         return await transport.open_socket(path, params)
 
@@ -258,6 +305,15 @@ class Client:
             await h3.close()
 
 
+def _value(reply: Reply) -> Any:
+    if reply.status >= 400:
+        raise refusal(reply)
+    value = reply.value()
+    if value is None and reply.body:
+        raise ProtocolViolation(f"answer with status {reply.status} is not decodable")
+    return value
+
+
 def _pairs(params: Any) -> list[tuple[str, str]]:
     if params is None:
         return []
@@ -283,6 +339,8 @@ class ActorHandle:
         self.key = key
         self._input = input
         self._actor_id = actor_id
+        self.url: str | None = None
+        """The node the actor lives on, once a forwarding node said so; calls go there."""
 
     @property
     def actor_id(self) -> str | None:
@@ -310,7 +368,16 @@ class ActorHandle:
 
     async def _call(self, actor_id: str, action: str, args: tuple[Any, ...]) -> Any:
         path = f"/v1/actors/{actor_id}/actions/{action}"
-        answer = await self.client.request("POST", path, {"args": list(args)})
+        body = {"args": list(args)}
+        try:
+            answer, where = await self.client.send("POST", path, body, url=self.url)
+        except ServerUnreachable:
+            if self.url is None:
+                raise
+            self.url = None  # the node it lived on is gone: ask the nearest endpoint again
+            answer, where = await self.client.send("POST", path, body)
+        if where is not None:
+            self.url = where
         return answer["output"] if isinstance(answer, dict) else None
 
     async def info(self) -> dict[str, Any]:

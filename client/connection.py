@@ -5,6 +5,11 @@ subscribe their event (also again after every reconnect). Calls carry ids and ma
 the socket drops, pending calls fail with ``ConnectionLost`` and the connection re-establishes
 itself with bounded exponential backoff (``ReconnectPolicy``); calls made meanwhile wait for it.
 A refused connect, an unknown actor or the end of the attempts stops it for good.
+
+Regions: a ``location`` frame (this socket goes through a forwarding node) makes the next
+reconnection go to the actor's node directly; a ``moved`` frame (the actor migrated) makes the
+connection reconnect there at once and subscribe again. A call refused with ``actor.moved`` never
+ran: it is sent again once, after the reconnection.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from edgewise.host.protocol.messages import (
     ErrorFrame,
     EventFrame,
     InitFrame,
+    LocationFrame,
+    MovedFrame,
     ResultFrame,
     ServerFrame,
     SubscribeFrame,
@@ -88,6 +95,8 @@ class ActorConnection:
         self._background: set[asyncio.Future[Any]] = set()
         self._sending: set[asyncio.Future[Any]] = set()
         self.actor_id: str | None = None
+        self.url: str | None = None
+        """The node to connect to, once a forwarding node or a move said (else the client's)."""
         self.conn_id: int | None = None
         self.reconnects = 0
 
@@ -136,6 +145,15 @@ class ActorConnection:
 
     async def call(self, action: str, *args: Any) -> Any:
         """Run one action over this socket and return its output."""
+        try:
+            return await self._call_once(action, args)
+        except EdgewiseClientError as exc:
+            if exc.code != "actor.moved":
+                raise
+        await asyncio.sleep(0)  # the moved frame came first: the reconnection is under way
+        return await self._call_once(action, args)
+
+    async def _call_once(self, action: str, args: tuple[Any, ...]) -> Any:
         await self._ready.wait()
         if self._failure is not None:
             raise self._failure
@@ -154,7 +172,7 @@ class ActorConnection:
     async def _establish(self) -> ClientSocket:
         client = self._client
         path = f"/v1/actors/{self.actor_id}/connect"
-        ws = await client.open_socket(path, [("encoding", self._codec.encoding)])
+        ws = await client.open_socket(path, [("encoding", self._codec.encoding)], self.url)
         try:
             await self._send_on(ws, ConnectFrame(self._params))
             try:
@@ -225,6 +243,12 @@ class ActorConnection:
             case EventFrame(name, args):
                 for handler in list(self._handlers.get(name, ())):
                     self._run_handler(handler, args)
+            case LocationFrame(_, url):
+                self.url = url
+            case MovedFrame(region, url):
+                log.info("actor %s moved to region %s: reconnecting", self.actor_id, region)
+                self.url = url
+                self._ready.clear()
 
     def _run_handler(self, handler: EventHandler, args: tuple[Any, ...]) -> None:
         try:

@@ -15,6 +15,7 @@ from edgewise.host.transports.api import Api
 from edgewise.regions.directory import Directory, LocalDirectory
 from edgewise.regions.directory_nats import NatsDirectory
 from edgewise.regions.forward import Forwarder
+from edgewise.regions.migration.coordinator import Migrations
 from edgewise.regions.router import Router
 from edgewise.regions.topology import Topology
 
@@ -26,14 +27,16 @@ class Member:
     directory: Directory
     router: Router
     forwarder: Forwarder
+    migrations: Migrations
     _closed: bool = field(default=False)
 
     def api(self) -> Api:
-        return Api(self.node, self.router, self.forwarder)
+        return Api(self.node, self.router, self.forwarder, self.migrations)
 
     async def close(self) -> None:
         if not self._closed:
             self._closed = True
+            await self.migrations.close()
             await self.forwarder.close()
             await self.directory.close()
 
@@ -49,4 +52,5 @@ async def open_directory(node: Node, topology: Topology) -> Directory:
 async def join(node: Node, topology: Topology) -> Member:
     directory = await open_directory(node, topology)
     router = Router(node, directory, topology)
-    return Member(node, topology, directory, router, Forwarder(topology.secret))
+    migrations = Migrations(node, router, directory, topology)
+    return Member(node, topology, directory, router, Forwarder(topology.secret), migrations)

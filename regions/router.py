@@ -51,6 +51,7 @@ class Router:
         self.me = topology.node(node.node_id)
         self._verified: set[str] = set()
         self._owners: dict[str, Owner] = {}
+        self.incoming: set[str] = set()  # migrating here, not ours until the flip
 
     @property
     def region(self) -> str:
@@ -73,7 +74,7 @@ class Router:
     ) -> Local | Remote:
         node = self.node
         local_id = node.local_actor_id(name, key)
-        if local_id is not None and await self._verify(local_id):
+        if local_id is not None and local_id not in self.incoming and await self._verify(local_id):
             if must_create:
                 raise ActorAlreadyExists(f"actor {name} {list(key)} already exists")
             return Local(node.get(local_id), False)
@@ -93,14 +94,15 @@ class Router:
         owner = await self._owner(actor_id, wait=True)
         if owner is None:
             raise ActorNotFound(f"actor {name} {list(key)} does not exist")
-        if owner.placement.node == node.node_id:
+        if owner.placement.node == node.node_id and actor_id not in self.incoming:
             raise OwnerUnreachable(f"actor {actor_id} is recorded here but its data is missing")
         return Remote(self.topology.node(owner.placement.node), actor_id)
 
     async def where(self, actor_id: str) -> Remote | None:
         """None if the actor is served here, else the node that owns it."""
         moved = self.node.moved_to(actor_id)
-        if moved is None and self.node.has_actor(actor_id) and await self._verify(actor_id):
+        here = moved is None and actor_id not in self.incoming and self.node.has_actor(actor_id)
+        if here and await self._verify(actor_id):
             return None
         owner = await self._owner(actor_id, wait=False)
         if owner is None or owner.placement.node == self.node.node_id:
@@ -138,6 +140,8 @@ class Router:
         """Whether this node may serve its copy of the actor (fencing after a restart)."""
         if actor_id in self._verified:
             return True
+        if actor_id in self.incoming:
+            return False
         owner = await self.directory.owner(actor_id)
         if owner is None:  # made before the node joined a cluster: claim it
             try:

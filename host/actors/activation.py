@@ -117,6 +117,9 @@ class Activation:
 
     async def _work(self) -> None:
         while not self._left:
+            if self._stopping and not len(self.mailbox):
+                self._leave()  # every turn that was waiting has been served
+                break
             if not await self.mailbox.wait(self._services.idle_timeout_s):
                 self._fall_asleep(LifecycleEvent.IDLE_TIMEOUT_REACHED)
                 continue

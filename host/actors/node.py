@@ -320,10 +320,12 @@ class Node:
     def release(self, actor_id: str, moved_to: tuple[str, str] | None = None) -> None:
         """Let the waiting turns go: here, or, with ``moved_to = (region, url)``, to fail with
         ``actor.moved`` (the router forwards them), and the actor's sockets are told where."""
+        gate = self._holds.pop(actor_id, None)
         if moved_to is not None:
             self._moved[actor_id] = moved_to
-            self._connections.move_actor(actor_id, *moved_to)
-        gate = self._holds.pop(actor_id, None)
+            # After the waiting turns (woken first, FIFO) have answered actor.moved on their
+            # sockets, tell the sockets where the actor went and close them.
+            asyncio.get_running_loop().call_soon(self._connections.move_actor, actor_id, *moved_to)
         if gate is not None:
             gate.set()
 

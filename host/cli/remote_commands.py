@@ -40,7 +40,7 @@ def deploy(args: argparse.Namespace) -> int:
     actions = manifest.actions if manifest else None
 
     async def go() -> Any:
-        async with Client(args.url, admin_token=args.token) as client:
+        async with Client(args.url, admin_token=args.token, transport="h1") as client:
             return await client.deploy(name, wasm, language=language, actions=actions)
 
     _print(asyncio.run(go()))
@@ -49,7 +49,7 @@ def deploy(args: argparse.Namespace) -> int:
 
 def actors(args: argparse.Namespace) -> int:
     async def go() -> Any:
-        async with Client(args.url, admin_token=args.token) as client:
+        async with Client(args.url, admin_token=args.token, transport="h1") as client:
             if args.actors_command == "list":
                 return await client.list_actors(args.name, args.after, args.limit)
             if args.actors_command == "get":

@@ -147,6 +147,7 @@ class DeployRequest:
     actions: tuple[str, ...] | None = None
 
 
+MAX_REGION_CHARS = 32
 LANGUAGE = re.compile(r"[a-z][a-z0-9_+-]{0,31}")
 ACTION = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,127}")
 MAX_ACTIONS = 256
@@ -166,3 +167,13 @@ def parse_deploy(query: Mapping[str, Sequence[str]]) -> DeployRequest:
         if not ACTION.fullmatch(action):
             raise RequestInvalid(f"action name {action!r} must match {ACTION.pattern}")
     return DeployRequest(name, language, tuple(listed))
+
+
+def parse_migrate(body: object) -> str:
+    """``{"to": REGION}``: the region to move an actor to."""
+    if not isinstance(body, dict) or set(body) != {"to"}:
+        raise RequestInvalid('the body must be {"to": REGION}')
+    region = body["to"]
+    if not isinstance(region, str) or not region or len(region) > MAX_REGION_CHARS:
+        raise RequestInvalid(f"to must be a region name of 1 to {MAX_REGION_CHARS} characters")
+    return region

@@ -26,22 +26,32 @@ from typing import TYPE_CHECKING, Any
 from edgewise.host.actors import ActorInfo, Node
 from edgewise.host.errors import (
     ActorMoved,
+    ActorNotFound,
     EdgewiseError,
     MethodNotAllowed,
     NotFound,
     Unauthorized,
 )
 from edgewise.host.protocol import requests as rq
-from edgewise.host.protocol.codec import JSON, Codec, codec_for, decode_body, request_codec
+from edgewise.host.protocol.codec import (
+    CBOR,
+    JSON,
+    Codec,
+    codec_for,
+    decode_body,
+    request_codec,
+)
 from edgewise.host.protocol.errors import error_body, error_status
 from edgewise.host.protocol.messages import parse_name
-from edgewise.regions.errors import OwnerUnreachable
+from edgewise.regions.errors import OwnerUnreachable, RegionUnknown
+from edgewise.regions.migration.protocol import CHUNK_BYTES
 from edgewise.regions.router import Local, Router
 from edgewise.regions.topology import NodeEntry
 
 if TYPE_CHECKING:
     from edgewise.host.transports.websocket import FrameSocket
     from edgewise.regions.forward import Forwarder
+    from edgewise.regions.migration.coordinator import Migrations
 
 log = logging.getLogger("edgewise.transports")
 
@@ -121,11 +131,16 @@ def actor_json(info: ActorInfo) -> dict[str, Any]:
 
 class Api:
     def __init__(
-        self, node: Node, router: Router | None = None, forwarder: Forwarder | None = None
+        self,
+        node: Node,
+        router: Router | None = None,
+        forwarder: Forwarder | None = None,
+        migrations: Migrations | None = None,
     ) -> None:
         self.node = node
         self.router = router
         self.forwarder = forwarder
+        self.migrations = migrations
         self._routes = [
             (method, re.compile(_pattern(path)), route) for method, path, route in _ROUTES
         ]
@@ -162,11 +177,11 @@ class Api:
 
     # --- regions ------------------------------------------------------------------------
 
-    def _from_peer(self, request: ApiRequest) -> bool:
+    def from_peer(self, request: ApiRequest) -> bool:
         return self.router is not None and self.router.is_peer(request.headers)
 
     async def _forward(self, request: ApiRequest, target: NodeEntry, actor_id: str) -> Answer:
-        if self.forwarder is None or self._from_peer(request):
+        if self.forwarder is None or self.from_peer(request):
             raise OwnerUnreachable("this node does not own the actor (its directory entry moved)")
         if self.router is not None and actor_id:
             self.router.forget(actor_id)
@@ -186,7 +201,7 @@ class Api:
             return
         remote = await self.router.where(actor_id)
         if remote is not None:
-            if self._from_peer(request):
+            if self.from_peer(request):
                 raise OwnerUnreachable(f"actor {actor_id} is not on this node")
             raise _Forward(remote.node, actor_id)
 
@@ -210,7 +225,7 @@ class Api:
         )
         if isinstance(found, Local):
             return found.info, found.created
-        if self._from_peer(request):
+        if self.from_peer(request):
             raise OwnerUnreachable(f"actor {name} {list(key)} is not on this node")
         raise _Forward(found.node, found.actor_id)
 
@@ -323,6 +338,44 @@ async def list_modules(api: Api, request: ApiRequest, params: dict[str, str]) ->
     return reply(request_codec_of(request), [m.to_dict() for m in manifests])
 
 
+async def migrate_actor(api: Api, request: ApiRequest, params: dict[str, str]) -> Answer:
+    api.check_admin(request)
+    codec = request_codec_of(request)
+    actor_id = rq.parse_actor_id(params["actor_id"])
+    region = rq.parse_migrate(await api.body(request, codec))
+    if api.migrations is None:
+        raise RegionUnknown(f"this node is not part of a cluster: no region {region!r}")
+    await api.here(request, actor_id)
+    report = await api.migrations.migrate(actor_id, region)
+    body = {
+        "actor_id": report.actor_id,
+        "from": report.from_region,
+        "to": report.to_region,
+        "node": report.to_node,
+        "size_bytes": report.size_bytes,
+        "elapsed_ms": round(report.elapsed_ms, 3),
+    }
+    return reply(codec, body)
+
+
+async def migration_progress(api: Api, request: ApiRequest, params: dict[str, str]) -> Answer:
+    actor_id = rq.parse_actor_id(params["actor_id"])
+    progress = None if api.migrations is None else api.migrations.progress(actor_id)
+    if progress is None:
+        raise ActorNotFound(f"no migration of actor {actor_id} runs on this node")
+    body = {"sent_bytes": progress.sent_bytes, "total_bytes": progress.total_bytes,
+            "state": progress.state}  # fmt: skip
+    return reply(request_codec_of(request), body)
+
+
+async def migration_message(api: Api, request: ApiRequest, params: dict[str, str]) -> Answer:
+    if api.migrations is None or not api.from_peer(request):
+        raise Unauthorized("node-to-node route: needs the cluster secret")
+    limit = api.node.config.limits.max_message_bytes + CHUNK_BYTES
+    answer = await api.migrations.receive(await request.read_body(limit, "migration message"))
+    return ApiResponse(200, answer or b"", CBOR.content_type)
+
+
 def _socket_codec(request: ApiRequest) -> Codec:
     return codec_for(request.query.get("encoding", ["json"])[0])
 
@@ -361,4 +414,7 @@ _ROUTES: tuple[tuple[str, str, Route], ...] = (
     ("GET", "/v1/gateway/{name}/connect", connect_gateway),
     ("POST", "/v1/modules", deploy_module),
     ("GET", "/v1/modules", list_modules),
+    ("POST", "/v1/actors/{actor_id}/migrate", migrate_actor),
+    ("GET", "/v1/actors/{actor_id}/migration", migration_progress),
+    ("POST", "/v1/internal/migrations", migration_message),
 )

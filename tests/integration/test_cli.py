@@ -4,12 +4,14 @@ deploy and actors, with their errors."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
@@ -179,6 +181,23 @@ def test_dev_watch_redeploys_a_changed_actor(examples_copy: Path) -> None:
         node.stop()
 
 
+@contextlib.contextmanager
+def udp_port_with_free_tcp_twin() -> Iterator[str]:
+    """A UDP port held open whose TCP twin is free (other tests' servers use TCP ports too)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+            udp.bind(("127.0.0.1", 0))
+            port = udp.getsockname()[1]
+            with socket.socket() as tcp:
+                try:
+                    tcp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            yield str(port)
+            return
+    raise AssertionError("no UDP port with a free TCP twin")
+
+
 def test_a_taken_port_and_a_data_dir_in_use_are_clear_errors(examples_copy: Path) -> None:
     counter = str(examples_copy / "examples" / "counter")
     first = NodeProcess.start(
@@ -195,9 +214,7 @@ def test_a_taken_port_and_a_data_dir_in_use_are_clear_errors(examples_copy: Path
         assert "in use by another process" in shared.stderr and "Traceback" not in shared.stderr
     finally:
         assert first.stop() == 0, first.output
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-        udp.bind(("127.0.0.1", 0))  # the UDP half of a port whose TCP half is free
-        port = str(udp.getsockname()[1])
+    with udp_port_with_free_tcp_twin() as port:
         taken = edgewise("dev", "--port", port, "--data-dir", str(examples_copy / "three"), counter)
     assert taken.returncode == 1
     assert "node.listen_failed" in taken.stderr and "UDP" in taken.stderr
