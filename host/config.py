@@ -32,6 +32,9 @@ class NodeConfig:
     admin_token: str = ""
     """Bearer token for admin routes (deploy, destroy). Empty: admin routes are open (dev only)."""
     log_level: str = "info"
+    cluster_file: str = ""
+    """A cluster file (regions, their nodes and NATS servers; see ``regions/topology.py``) this
+    node joins under its ``node_id``; its region then comes from that file. Empty: on its own."""
     """debug, info, warning or error; guest logs go to the logger edgewise.guest."""
 
 

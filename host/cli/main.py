@@ -1,7 +1,8 @@
 """The `edgewise` command: parses arguments and dispatches to one function per subcommand.
 
 Node commands (`dev`, `serve`) live in `node_commands.py`, commands that talk to a running node
-(`deploy`, `actors`) in `remote_commands.py`, `build` here. Every `EdgewiseError` (or client
+(`deploy`, `actors`) in `remote_commands.py`, `migrate` and `regions` in `region_commands.py`,
+`build` here. Every `EdgewiseError` (or client
 error) ends the command with `error: CODE: MESSAGE` on stderr and exit status 1; bad arguments
 exit with status 2 (argparse's convention).
 """
@@ -104,6 +105,28 @@ def _actors_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     _add_remote_options(destroy)
 
 
+def _migrate_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "migrate",
+        help="move an actor, live, to another region",
+        description="Move an actor with its state to another region of the cluster while its "
+        "clients keep working; shows progress. Any node of the cluster takes the request.",
+    )
+    p.add_argument("actor_id")
+    p.add_argument("--to", required=True, metavar="REGION", help="the region to move it to")
+    _add_remote_options(p)
+
+
+def _regions_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("regions", help="look at the regions of a cluster")
+    actions = p.add_subparsers(dest="regions_command", required=True, metavar="COMMAND")
+    lst = actions.add_parser(
+        "list", help="regions and nodes of a cluster file, their health and round trip times"
+    )
+    lst.add_argument("--cluster", required=True, type=Path, help="the cluster file (TOML)")
+    lst.add_argument("--timeout-s", type=float, default=2.0, help="per node (%(default)s)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgewise",
@@ -111,7 +134,15 @@ def make_parser() -> argparse.ArgumentParser:
         "WebSocket.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (_dev_parser, _serve_parser, _build_parser, _deploy_parser, _actors_parser):
+    for add in (
+        _dev_parser,
+        _serve_parser,
+        _build_parser,
+        _deploy_parser,
+        _actors_parser,
+        _migrate_parser,
+        _regions_parser,
+    ):
         add(sub)
     return parser
 
@@ -128,7 +159,7 @@ def _build(args: argparse.Namespace) -> int:
 
 def run(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    from edgewise.host.cli import node_commands, remote_commands
+    from edgewise.host.cli import node_commands, region_commands, remote_commands
 
     commands = {
         "dev": node_commands.dev,
@@ -136,6 +167,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         "build": _build,
         "deploy": remote_commands.deploy,
         "actors": remote_commands.actors,
+        "migrate": region_commands.migrate,
+        "regions": region_commands.regions_list,
     }
     try:
         return commands[args.command](args)

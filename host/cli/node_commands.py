@@ -24,6 +24,8 @@ from edgewise.host.config import ActorsConfig, Config, NodeConfig, load_config
 from edgewise.host.errors import ConfigInvalid, EdgewiseError
 from edgewise.host.transports.http import start_server
 from edgewise.host.transports.tls import TlsFiles, configured_files, dev_files
+from edgewise.regions.cluster import Member, join
+from edgewise.regions.topology import Topology, load_topology
 
 WATCH_INTERVAL_S = 0.5
 
@@ -100,18 +102,28 @@ async def _watch(node: Node, dirs: list[Path]) -> None:
 
 
 async def _serve_until_stopped(
-    config: Config, builds: list[BuildResult], banner: str, watch_dirs: list[Path]
+    config: Config,
+    builds: list[BuildResult],
+    banner: str,
+    watch_dirs: list[Path],
+    topology: Topology | None = None,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     node = await Node.open(config)
+    member: Member | None = None
     try:
         for result in builds:
             await _deploy(node, result)
         tls = _tls_files(config)
-        server = await start_server(node, config.node.host, config.node.port, tls=tls)
+        api = None
+        if topology is not None:
+            member = await join(node, topology)
+            api = member.api()
+            print(f"joined region {node.region} ({len(topology.regions)} regions)", flush=True)
+        server = await start_server(node, config.node.host, config.node.port, tls=tls, api=api)
         try:
             if server.h3 is not None and tls is not None:
                 trust = tls.authority or tls.certificate
@@ -125,6 +137,8 @@ async def _serve_until_stopped(
         finally:
             await server.close()
     finally:
+        if member is not None:
+            await member.close()
         await node.close()
 
 
@@ -168,5 +182,14 @@ def serve(args: argparse.Namespace) -> int:
             f"{args.config}: [node] admin_token is required by `edgewise serve` "
             "(admin routes would be open otherwise; use `edgewise dev` for local work)"
         )
-    _run(lambda: _serve_until_stopped(config, [], "node", []), config.node.log_level)
+    topology = None
+    if config.node.cluster_file:
+        topology = load_topology(args.config.parent / config.node.cluster_file)
+        region = topology.node(config.node.node_id).region
+        config = dataclasses.replace(config, node=dataclasses.replace(config.node, region=region))
+
+    async def serve_node() -> None:
+        await _serve_until_stopped(config, [], "node", [], topology)
+
+    _run(serve_node, config.node.log_level)
     return 0
