@@ -49,6 +49,8 @@ from edgewise.host.protocol.codec import Codec, codec_for
 TransportChoice = Literal["auto", "h1", "h3"]
 ALT_SVC_H3 = re.compile(r'h3="[^":]*:(\d+)"')
 ACTOR_URL_HEADER = "edgewise-actor-url"
+ACTOR_REGION_HEADER = "edgewise-actor-region"
+CLIENT_REGION_HEADER = "edgewise-client-region"
 
 _NO_BODY = object()
 
@@ -68,6 +70,7 @@ class Client:
         reconnect: ReconnectPolicy | None = None,
         timeout_s: float = 30.0,
         h3_timeout_s: float = 1.0,
+        region: str | None = None,
     ) -> None:
         if transport not in ("auto", "h1", "h3"):
             raise ValueError(f"transport must be 'auto', 'h1' or 'h3', got {transport!r}")
@@ -77,6 +80,10 @@ class Client:
         self.url = self.endpoints[0]
         self.rtts_ms: dict[str, float] = {}
         """Round trip times measured to each endpoint (with several), in milliseconds."""
+        self.region = region
+        """The client's region (given, or its nearest endpoint's): sent with every request."""
+        self.region_urls: dict[str, str] = {}
+        """The endpoint of each region among ``endpoints`` (learned when measuring them)."""
         self._nearest_known = len(self.endpoints) == 1
         self._elsewhere: dict[str, H1Transport] = {}
         self.codec: Codec = codec_for(encoding)
@@ -203,16 +210,25 @@ class Client:
         admin: bool = False,
         url: str | None = None,
     ) -> tuple[Any, str | None]:
-        """Like ``request``, to ``url`` if given; also returns where the actor lives, when the
-        node that answered forwarded the call (else None)."""
+        """Like ``request``, to ``url`` if given; also returns the endpoint to call the actor
+        at, when the node that answered forwarded the call (else None)."""
         codec = self.codec
         headers = {"Accept": codec.content_type}
+        if self.region is not None:
+            headers[CLIENT_REGION_HEADER] = self.region
         data = None
         if body is not _NO_BODY:
             headers["Content-Type"] = codec.content_type
             data = codec.encode(body)
         reply = await self._round_trip(method, path, data, headers, params, admin=admin, url=url)
-        return _value(reply), reply.headers.get(ACTOR_URL_HEADER)
+        where = reply.headers.get(ACTOR_URL_HEADER)
+        if where is not None:
+            where = self.endpoint_for(reply.headers.get(ACTOR_REGION_HEADER, ""), where)
+        return _value(reply), where
+
+    def endpoint_for(self, region: str, url: str) -> str:
+        """Our own endpoint for ``region`` when we have one, else ``url``."""
+        return self.region_urls.get(region, url)
 
     async def _round_trip(
         self,
@@ -247,8 +263,11 @@ class Client:
 
     async def _transport_for(self, url: str | None) -> Transport:
         if not self._nearest_known:
-            self.rtts_ms = await measure_rtts(self.endpoints, self.timeout_s)
+            probes = await measure_rtts(self.endpoints, self.timeout_s)
+            self.rtts_ms = {url: probe.rtt_ms for url, probe in probes.items()}
+            self.region_urls = {p.region: url for url, p in probes.items() if p.region}
             self.url = min(self.endpoints, key=lambda u: self.rtts_ms.get(u, float("inf")))
+            self.region = self.region or probes[self.url].region
             self._nearest_known = True
         if url is None or url.rstrip("/") == self.url:
             return self._current()

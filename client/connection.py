@@ -243,11 +243,11 @@ class ActorConnection:
             case EventFrame(name, args):
                 for handler in list(self._handlers.get(name, ())):
                     self._run_handler(handler, args)
-            case LocationFrame(_, url):
-                self.url = url
+            case LocationFrame(region, url):
+                self.url = self._client.endpoint_for(region, url)
             case MovedFrame(region, url):
                 log.info("actor %s moved to region %s: reconnecting", self.actor_id, region)
-                self.url = url
+                self.url = self._client.endpoint_for(region, url)
                 self._ready.clear()
 
     def _run_handler(self, handler: EventHandler, args: tuple[Any, ...]) -> None:

@@ -1,9 +1,10 @@
 """Node configuration: frozen dataclasses loaded from TOML, units in field names.
 
 A node's TOML file has one table per dataclass below (``[node]``, ``[limits]``, ``[storage]``,
-``[actors]``, ``[http3]``); every field has a documented default, so an empty file is a valid dev
-config (``edgewise serve`` additionally refuses to start without ``node.admin_token``). Unknown
-keys and wrong types are refused with ``config.invalid`` naming the table and the key.
+``[actors]``, ``[http3]``, ``[follow]``); every field has a documented default, so an empty file
+is a valid dev config (``edgewise serve`` additionally refuses to start without
+``node.admin_token``). Unknown keys and wrong types are refused with ``config.invalid`` naming
+the table and the key.
 """
 
 from __future__ import annotations
@@ -110,12 +111,33 @@ class Http3Config:
 
 
 @dataclass(frozen=True)
+class FollowConfig:
+    """Follow-the-user: move an actor to the region most of its calls come from (in a cluster).
+
+    A call's region is the one its client says (``edgewise-client-region``, which the Python
+    client sends once it knows its nearest region), else the region of the node that forwarded
+    it, else this node's."""
+
+    enabled: bool = False
+    window_s: float = 30.0
+    """Calls older than this are forgotten."""
+    min_calls: int = 20
+    """No move on fewer calls than this in the window."""
+    share: float = 0.6
+    """The other region needs at least this share of the window's calls (more than half, so
+    that two regions cannot pull an actor back and forth)."""
+    cooldown_s: float = 300.0
+    """After a move (or a failed attempt), the actor stays put at least this long."""
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig = field(default_factory=NodeConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     storage: StorageConfig = field(default_factory=StorageConfig)
     actors: ActorsConfig = field(default_factory=ActorsConfig)
     http3: Http3Config = field(default_factory=Http3Config)
+    follow: FollowConfig = field(default_factory=FollowConfig)
 
     @property
     def data_path(self) -> Path:
@@ -130,6 +152,7 @@ _TABLES: dict[str, type[Any]] = {
     "storage": StorageConfig,
     "actors": ActorsConfig,
     "http3": Http3Config,
+    "follow": FollowConfig,
 }
 
 
@@ -151,6 +174,8 @@ def _build_table(name: str, cls: type[Any], raw: object) -> Any:
             )
         if isinstance(value, int | float) and not isinstance(value, bool) and value < 0:
             raise ConfigInvalid(f"[{name}] {key} must not be negative")
+        if key == "share" and not 0.5 < value <= 1.0:
+            raise ConfigInvalid(f"[{name}] share must be more than 0.5 and at most 1")
         if key == "log_level" and value not in LOG_LEVELS:
             raise ConfigInvalid(f"[{name}] log_level must be one of {', '.join(LOG_LEVELS)}")
         values[key] = value

@@ -53,4 +53,5 @@ async def join(node: Node, topology: Topology) -> Member:
     directory = await open_directory(node, topology)
     router = Router(node, directory, topology)
     migrations = Migrations(node, router, directory, topology)
-    return Member(node, topology, directory, router, Forwarder(topology.secret), migrations)
+    forwarder = Forwarder(topology, router.region)
+    return Member(node, topology, directory, router, forwarder, migrations)

@@ -21,24 +21,31 @@ from edgewise.host.transports.api import ApiRequest, ApiResponse
 from edgewise.host.transports.websocket import FrameSocket
 from edgewise.regions.errors import OwnerUnreachable
 from edgewise.regions.router import PEER_HEADER
-from edgewise.regions.topology import NodeEntry
+from edgewise.regions.topology import NodeEntry, Topology
 
 log = logging.getLogger("edgewise.regions")
 
-PASSED_HEADERS = ("content-type", "accept", "authorization")
+PASSED_HEADERS = ("content-type", "accept", "authorization", "edgewise-client-region")
 REGION_HEADER = "edgewise-actor-region"
 URL_HEADER = "edgewise-actor-url"
+CLIENT_REGION_HEADER = "edgewise-client-region"
 FORWARD_TIMEOUT_S = 30.0
 
 
-def location_headers(target: NodeEntry) -> tuple[tuple[str, str], ...]:
-    return ((REGION_HEADER, target.region), (URL_HEADER, target.url))
-
-
 class Forwarder:
-    def __init__(self, secret: str) -> None:
-        self._secret = secret
+    def __init__(self, topology: Topology, region: str) -> None:
+        self._topology = topology
+        self._secret = topology.secret
+        self._region = region
         self._session: aiohttp.ClientSession | None = None
+
+    def public_url(self, target: NodeEntry) -> str:
+        """What clients use for the target's region (its public endpoint)."""
+        known = self._topology.regions.get(target.region)
+        return known.http_url if known is not None else target.url
+
+    def _location(self, target: NodeEntry) -> tuple[tuple[str, str], ...]:
+        return ((REGION_HEADER, target.region), (URL_HEADER, self.public_url(target)))
 
     def _http(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -48,6 +55,7 @@ class Forwarder:
 
     def _headers(self, request: ApiRequest) -> dict[str, str]:
         headers = {k: v for k, v in request.headers.items() if k in PASSED_HEADERS}
+        headers.setdefault(CLIENT_REGION_HEADER, self._region)
         headers[PEER_HEADER] = self._secret
         return headers
 
@@ -68,7 +76,7 @@ class Forwarder:
             raise OwnerUnreachable(
                 f"the owner node {target.node_id} did not answer: {exc}"
             ) from None
-        return ApiResponse(answer.status, payload, content_type, location_headers(target))
+        return ApiResponse(answer.status, payload, content_type, self._location(target))
 
     async def socket(
         self,
@@ -91,7 +99,7 @@ class Forwarder:
             log.warning("forwarding a socket to %s failed: %s", target.node_id, exc)
             await client.close(1011, b"peer.unreachable")
             return
-        where = to_wire(LocationFrame(target.region, target.url))
+        where = to_wire(LocationFrame(target.region, self.public_url(target)))
         await client.send(codec.encode(where), codec.text_frames)
         up = asyncio.create_task(_client_to_owner(client, owner, codec.text_frames))
         try:

@@ -94,7 +94,11 @@ class Router:
         owner = await self._owner(actor_id, wait=True)
         if owner is None:
             raise ActorNotFound(f"actor {name} {list(key)} does not exist")
-        if owner.placement.node == node.node_id and actor_id not in self.incoming:
+        if owner.placement.node == node.node_id:
+            if actor_id in self.incoming and node.has_actor(actor_id):
+                self.owned_here(actor_id, owner)  # flipped to us before the source told us
+                self.incoming.discard(actor_id)
+                return Local(node.get(actor_id), False)
             raise OwnerUnreachable(f"actor {actor_id} is recorded here but its data is missing")
         return Remote(self.topology.node(owner.placement.node), actor_id)
 
@@ -105,9 +109,17 @@ class Router:
         if here and await self._verify(actor_id):
             return None
         owner = await self._owner(actor_id, wait=False)
-        if owner is None or owner.placement.node == self.node.node_id:
+        if owner is not None and owner.placement.node == self.node.node_id:
+            owner = await self.directory.owner(actor_id)  # the cache may predate a flip to us
+        if owner is None:
             raise ActorNotFound(f"actor {actor_id} does not exist")
-        return Remote(self.topology.node(owner.placement.node), actor_id)
+        if owner.placement.node != self.node.node_id:
+            return Remote(self.topology.node(owner.placement.node), actor_id)
+        if actor_id in self.incoming and self.node.has_actor(actor_id):
+            self.owned_here(actor_id, owner)  # flipped to us before the source told us
+            self.incoming.discard(actor_id)
+            return None
+        raise ActorNotFound(f"actor {actor_id} does not exist")
 
     def forget(self, actor_id: str) -> None:
         """A forward found the cached owner stale: read it again next time."""

@@ -68,7 +68,8 @@ def regions_list(args: argparse.Namespace) -> int:
     print(f"{'region':12} {'lat':>7} {'long':>8} {'node':14} {'health':7} {'rtt ms':>8}  url")
     for region in sorted(topology.regions.values(), key=lambda r: r.name):
         for node in topology.nodes_of(region.name):
-            rtt = rtts.get(node.url, float("inf"))
+            probe = rtts.get(node.url)
+            rtt = float("inf") if probe is None else probe.rtt_ms
             health = "ok" if rtt != float("inf") else "down"
             shown = f"{rtt:.2f}" if health == "ok" else "-"
             print(

@@ -195,6 +195,12 @@ class Api:
         limit = self.node.config.limits.max_message_bytes
         await self.forwarder.socket(request, target.forward, target.codec, socket, limit)
 
+    def observe(self, request: ApiRequest, actor_id: str) -> None:
+        """Tell follow-the-user where a call served here came from."""
+        if self.migrations is not None and self.router is not None:
+            region = request.header("edgewise-client-region") or self.router.region
+            self.migrations.observe(actor_id, region)
+
     async def here(self, request: ApiRequest, actor_id: str) -> None:
         """Return if the actor is served by this node, else raise ``_Forward``."""
         if self.router is None:
@@ -310,6 +316,7 @@ async def call_action(api: Api, request: ApiRequest, params: dict[str, str]) -> 
     action = parse_name(params["action"], "action")
     await api.here(request, actor_id)
     output = await api.node.call(actor_id, action, await api.action_args(request, codec))
+    api.observe(request, actor_id)
     return reply(codec, {"output": output})
 
 
@@ -319,7 +326,9 @@ async def gateway_action(api: Api, request: ApiRequest, params: dict[str, str]) 
     action = parse_name(params["action"], "action")
     args = await api.action_args(request, codec)
     info, _ = await api.actor_for_key(request, gateway.name, gateway.key, create=gateway.create)
-    return reply(codec, {"output": await api.node.call(info.actor_id, action, args)})
+    output = await api.node.call(info.actor_id, action, args)
+    api.observe(request, info.actor_id)
+    return reply(codec, {"output": output})
 
 
 async def deploy_module(api: Api, request: ApiRequest, params: dict[str, str]) -> Answer:

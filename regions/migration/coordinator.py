@@ -31,6 +31,7 @@ from edgewise.regions.errors import (
     MigrationFailed,
     RegionUnknown,
 )
+from edgewise.regions.follow import FollowPolicy
 from edgewise.regions.migration import wire
 from edgewise.regions.migration.protocol import (
     CHUNK_BYTES,
@@ -95,9 +96,34 @@ class Migrations:
         self._sources: dict[str, Progress] = {}
         self._targets: dict[str, tuple[Target, asyncio.Task[None]]] = {}
         self._work = Path(tempfile.mkdtemp(prefix="migrations-", dir=node.config.data_path))
+        self._policy = FollowPolicy(node.config.follow)
+        self._following: set[asyncio.Task[None]] = set()
 
     def progress(self, actor_id: str) -> Progress | None:
         return self._sources.get(actor_id)
+
+    def observe(self, actor_id: str, region: str) -> None:
+        """A call of the actor came from ``region``: follow its users there if the policy says."""
+        now = time.monotonic()
+        if region not in self._topology.regions:
+            region = self._router.region
+        self._policy.observe(actor_id, region, now)
+        to = self._policy.decide(actor_id, self._router.region, now)
+        if to is None or actor_id in self._sources:
+            return
+        self._policy.moving(actor_id, now)
+        task = asyncio.create_task(self._follow(actor_id, to))
+        self._following.add(task)
+        task.add_done_callback(self._following.discard)
+
+    async def _follow(self, actor_id: str, region: str) -> None:
+        log.info("actor %s: most calls come from region %s, moving it there", actor_id, region)
+        try:
+            report = await self.migrate(actor_id, region)
+        except EdgewiseError as exc:
+            log.warning("actor %s: following its users failed: %s", actor_id, exc.message)
+            return
+        log.info("actor %s moved to %s in %.1f ms", actor_id, region, report.elapsed_ms)
 
     # --- the source -----------------------------------------------------------------------
 
@@ -227,6 +253,8 @@ class Migrations:
     async def close(self) -> None:
         for _, task in self._targets.values():
             task.cancel()
+        for following in list(self._following):
+            following.cancel()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -338,5 +366,6 @@ class _SourceRun:
         actor_id, node = self.machine.actor_id, self.m._node
         owner = await self.m._directory.owner(actor_id) or self.owner
         self.m._router.moved_away(actor_id, owner)
-        node.release(actor_id, moved_to=(self.target.region, self.target.url))
+        public = self.m._topology.region(self.target.region).http_url
+        node.release(actor_id, moved_to=(self.target.region, public))
         await node.drop_local(actor_id)
