@@ -8,8 +8,9 @@ A refused connect, an unknown actor or the end of the attempts stops it for good
 
 Regions: a ``location`` frame (this socket goes through a forwarding node) makes the next
 reconnection go to the actor's node directly; a ``moved`` frame (the actor migrated) makes the
-connection reconnect there at once and subscribe again. A call refused with ``actor.moved`` never
-ran: it is sent again once, after the reconnection.
+connection reconnect there at once and subscribe again. Calls still pending then, and calls
+refused with ``actor.moved``, never ran at the old node: they are sent again once, after the
+reconnection.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edgewise.client")
 
 EventHandler = Callable[..., Any]
+MAX_FRAMES_BEFORE_INIT = 4
 FINAL_CODES = frozenset({"connection.refused", "actor.not_found", "auth.unauthorized"})
 """Errors after which reconnecting cannot help."""
 
@@ -96,6 +98,7 @@ class ActorConnection:
         self._sending: set[asyncio.Future[Any]] = set()
         self.actor_id: str | None = None
         self.url: str | None = None
+        self._moving = False
         """The node to connect to, once a forwarding node or a move said (else the client's)."""
         self.conn_id: int | None = None
         self.reconnects = 0
@@ -175,11 +178,7 @@ class ActorConnection:
         ws = await client.open_socket(path, [("encoding", self._codec.encoding)], self.url)
         try:
             await self._send_on(ws, ConnectFrame(self._params))
-            try:
-                data = await ws.receive(client.timeout_s)
-            except TimeoutError:
-                raise ServerUnreachable(f"{path}: no answer to the connect frame") from None
-            frame = self._decode(data)
+            frame = await self._first_answer(ws, path)
             if isinstance(frame, ErrorFrame):
                 raise EdgewiseClientError(frame.message, code=frame.code)
             if not isinstance(frame, InitFrame):
@@ -192,13 +191,30 @@ class ActorConnection:
             raise
         return ws
 
+    async def _first_answer(self, ws: ClientSocket, path: str) -> ServerFrame:
+        """The answer to the connect frame; a ``location`` frame before it is noted."""
+        for _ in range(MAX_FRAMES_BEFORE_INIT):
+            try:
+                data = await ws.receive(self._client.timeout_s)
+            except TimeoutError:
+                raise ServerUnreachable(f"{path}: no answer to the connect frame") from None
+            frame = self._decode(data)
+            if not isinstance(frame, LocationFrame):
+                return frame
+            self._dispatch(frame)
+        raise ProtocolViolation(f"{path}: no init frame after {MAX_FRAMES_BEFORE_INIT} frames")
+
     async def _run(self) -> None:
         while self._ws is not None:
             await self._read(self._ws)
             self._ready.clear()
             if self._failure is not None:
                 break
-            self._fail_pending(ConnectionLost("the connection dropped"))
+            if self._moving:  # what was pending then never ran at the old node: retried
+                self._fail_pending(EdgewiseClientError("the actor moved", code="actor.moved"))
+                self._moving = False
+            else:
+                self._fail_pending(ConnectionLost("the connection dropped"))
             self._ws = await self._reconnect()
         self._ready.set()
 
@@ -248,6 +264,7 @@ class ActorConnection:
             case MovedFrame(region, url):
                 log.info("actor %s moved to region %s: reconnecting", self.actor_id, region)
                 self.url = self._client.endpoint_for(region, url)
+                self._moving = True
                 self._ready.clear()
 
     def _run_handler(self, handler: EventHandler, args: tuple[Any, ...]) -> None:

@@ -66,17 +66,19 @@ async def start_demo(
     deploy: Deploy,
     *,
     ports: Sequence[int] | None = None,
+    proxy_ports: Sequence[int] | None = None,
     actors: ActorsConfig | None = None,
     follow: FollowConfig | None = None,
 ) -> Demo:
-    """Start both regions; ``deploy(node)`` puts the modules on each node."""
+    """Start both regions; ``deploy(node)`` puts the modules on each node. Ports (nodes, then
+    their proxies) are picked when not given."""
     nats = SuperCluster(list(REGIONS), data_dir / "nats").start()
     node_ports = list(ports) if ports else free_ports(len(REGIONS))
     proxies = {
         name: DelayProxy(port, rtt_ms / 2) for name, port in zip(REGIONS, node_ports, strict=True)
     }
-    for proxy in proxies.values():
-        await proxy.start()
+    for proxy, port in zip(proxies.values(), proxy_ports or [0] * len(REGIONS), strict=True):
+        await proxy.start(port)
     topology = _topology(nats, dict(zip(REGIONS, node_ports, strict=True)), proxies)
     demo = Demo(nats, topology)
     try:

@@ -344,7 +344,9 @@ class Node:
     async def import_actor(self, path: Path, sha256: str) -> ExportInfo:
         """Ingest an export made by another node, checked against ``sha256``."""
         with storage_errors():
-            return await asyncio.to_thread(self._store.import_actor, path, expected_sha256=sha256)
+            info = await asyncio.to_thread(self._store.import_actor, path, expected_sha256=sha256)
+        self._moved.pop(info.actor_id, None)  # it may be coming back
+        return info
 
     # --- internals ----------------------------------------------------------------------
 

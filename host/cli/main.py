@@ -125,6 +125,22 @@ def _regions_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     lst.add_argument("--cluster", required=True, type=Path, help="the cluster file (TOML)")
     lst.add_argument("--timeout-s", type=float, default=2.0, help="per node (%(default)s)")
+    demo = actions.add_parser(
+        "demo",
+        help="start two regions (eu, us) on this machine, far apart",
+        description="Start regions eu and us on 127.0.0.1, each with three NATS servers and one "
+        "node serving the given actor folders (default: every folder of examples/), with an "
+        "added round trip between them; print their endpoints. Ctrl-C stops everything.",
+    )
+    demo.add_argument("--rtt-ms", type=float, default=40.0, help="between regions (%(default)s)")
+    demo.add_argument("--port", type=int, default=6421,
+                      help="eu's node; us gets +1, their delayed doors +10 and +11; 0: any "
+                           "(%(default)s)")  # fmt: skip
+    demo.add_argument("--data-dir", default=".edgewise-demo", help="state (%(default)s)")
+    demo.add_argument("--no-follow", dest="follow", action="store_false",
+                      help="turn follow-the-user off")  # fmt: skip
+    demo.add_argument("--log-level", choices=LOG_LEVELS, default="info", help="(%(default)s)")
+    demo.add_argument("actor_dirs", nargs="*", type=Path, metavar="ACTOR_DIR")
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -168,7 +184,7 @@ def run(argv: Sequence[str] | None = None) -> int:
         "deploy": remote_commands.deploy,
         "actors": remote_commands.actors,
         "migrate": region_commands.migrate,
-        "regions": region_commands.regions_list,
+        "regions": region_commands.regions,
     }
     try:
         return commands[args.command](args)

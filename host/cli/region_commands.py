@@ -3,7 +3,8 @@
 `migrate` asks the node that owns the actor (any node forwards it there) to move it, and shows
 a progress bar on stderr while it runs by polling `GET /v1/actors/{id}/migration` (the last
 lines name the region and node it went to). `regions list` reads a cluster file and shows each
-region and node with its health and the round trip time measured from here.
+region and node with its health and the round trip time measured from here. `regions demo`
+starts two regions on this machine (`regions/demo.py`) and prints their endpoints.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from edgewise.client import Client, EdgewiseClientError
@@ -61,6 +64,12 @@ def migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def regions(args: argparse.Namespace) -> int:
+    if args.regions_command == "demo":
+        return regions_demo(args)
+    return regions_list(args)
+
+
 def regions_list(args: argparse.Namespace) -> int:
     topology = load_topology(args.cluster)
     urls = [node.url for node in topology.nodes.values()]
@@ -76,4 +85,48 @@ def regions_list(args: argparse.Namespace) -> int:
                 f"{region.name:12} {region.latitude:7.2f} {region.longitude:8.2f} "
                 f"{node.node_id:14} {health:7} {shown:>8}  {node.url}"
             )
+    return 0
+
+
+def regions_demo(args: argparse.Namespace) -> int:
+    from edgewise.host.actors import Node
+    from edgewise.host.cli.node_commands import _build_all, _default_actor_dirs, _deploy, _run
+    from edgewise.host.config import FollowConfig
+    from edgewise.regions.demo import start_demo
+
+    builds = _build_all(list(args.actor_dirs) or _default_actor_dirs())
+    follow = FollowConfig(enabled=args.follow, min_calls=10, cooldown_s=60.0)
+
+    async def deploy(node: Node) -> None:
+        for result in builds:
+            await _deploy(node, result)
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        base = args.port
+        demo = await start_demo(
+            Path(args.data_dir),
+            args.rtt_ms,
+            deploy,
+            ports=[base, base + 1] if base else None,
+            proxy_ports=[base + 10, base + 11] if base else None,
+            follow=follow,
+        )
+        try:
+            for region in demo.regions.values():
+                print(
+                    f"region {region.name}: {region.local_url} for its own clients, "
+                    f"{region.remote_url} from the other region (+{args.rtt_ms:g} ms round trip)",
+                    flush=True,
+                )
+            print(f"NATS: {', '.join(demo.nats.urls('eu') + demo.nats.urls('us'))}", flush=True)
+            print("Edgewise regions demo ready; Ctrl-C stops", flush=True)
+            await stop.wait()
+        finally:
+            await demo.close()
+
+    _run(serve, args.log_level)
     return 0

@@ -112,3 +112,24 @@ async def test_bad_migrations_fail_clearly_and_change_nothing(
                 assert (status, answer["error"]["code"]) == (400, "request.invalid")
             assert a.node.has_actor(actor_id) and not b.node.has_actor(actor_id)
             assert await handle.call("increment", 1) == 4
+
+
+async def test_an_actor_can_move_there_and_back(
+    make_node: MakeNode, nats_cluster: SuperCluster
+) -> None:
+    key = uuid.uuid4().hex
+    async with two_regions(make_node, nats_cluster) as regions:
+        a, b = regions["a"], regions["b"]
+        async with Client(b.url, transport="h1", reconnect=FAST) as client:
+            handle = client.get_or_create("counter", [key])
+            assert await handle.call("increment", 1) == 1
+            actor_id = await handle.resolve()
+            assert b.node.has_actor(actor_id)
+            async with handle.connect() as conn:
+                for hop, (source, target) in enumerate([(b, a), (a, b), (b, a)]):
+                    status, report = await migrate(b, actor_id, {"to": target.region})
+                    assert status == 200 and report["to"] == target.region, report
+                    assert target.node.has_actor(actor_id) and not source.node.has_actor(actor_id)
+                    assert await client.get(actor_id).call("increment", 1) == 2 + 2 * hop
+                    assert await conn.call("increment", 1) == 3 + 2 * hop
+                    assert conn.url == target.url

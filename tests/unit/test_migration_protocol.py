@@ -8,8 +8,10 @@ import hashlib
 import random
 from dataclasses import dataclass, field
 
+import cbor2
 import pytest
-from edgewise.host.errors import IllegalTransition
+from edgewise.host.errors import IllegalTransition, RequestInvalid
+from edgewise.regions.migration import wire
 from edgewise.regions.migration.protocol import (
     CHUNK_BYTES,
     MAX_ATTEMPTS,
@@ -23,12 +25,14 @@ from edgewise.regions.migration.protocol import (
     FlipOwner,
     HandOver,
     HoldActor,
+    IngestRequested,
     IngestSnapshot,
     Message,
     MigrationOffered,
     ReleaseActor,
     SendMessage,
     ServeActor,
+    SnapshotChunkSent,
     Source,
     SourceState,
     Target,
@@ -247,3 +251,29 @@ def test_an_illegal_move_names_the_state_the_event_and_the_actor() -> None:
         source.flip_succeeded()
     message = info.value.message
     assert "b" * 32 in message and "'flipped'" in message and "'draining'" in message
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xff\x00",
+        cbor2.dumps([1, 2]),
+        cbor2.dumps({"type": "teleport"}),
+        cbor2.dumps({"type": "chunk", "migration_id": "m", "index": "0", "data": b"", "crc32": 0}),
+        cbor2.dumps({"type": "chunk", "migration_id": "m", "index": 0, "data": b""}),
+        cbor2.dumps({"type": "ingest", "migration_id": "m", "extra": 1}),
+        cbor2.dumps({"type": "flipped", "migration_id": "m", "epoch": True}),
+    ],
+)
+def test_bad_messages_from_a_peer_are_refused(raw: bytes) -> None:
+    with pytest.raises(RequestInvalid):
+        wire.decode(raw)
+
+
+def test_every_message_survives_the_wire() -> None:
+    for message in [
+        MigrationOffered("m", "a" * 32, 10, "0" * 64, 1),
+        SnapshotChunkSent("m", 3, b"\x00\x01", 7),
+        IngestRequested("m"),
+    ]:
+        assert wire.decode(wire.encode(message)) == message
