@@ -102,12 +102,15 @@ class Router:
             raise OwnerUnreachable(f"actor {actor_id} is recorded here but its data is missing")
         return Remote(self.topology.node(owner.placement.node), actor_id)
 
-    async def where(self, actor_id: str) -> Remote | None:
-        """None if the actor is served here, else the node that owns it."""
+    async def where(self, actor_id: str, *, fresh: bool = False) -> Remote | None:
+        """None if the actor is served here, else the node that owns it; ``fresh`` reads the
+        owner from the directory even if a cached one exists (a peer sent us the request)."""
         moved = self.node.moved_to(actor_id)
         here = moved is None and actor_id not in self.incoming and self.node.has_actor(actor_id)
         if here and await self._verify(actor_id):
             return None
+        if fresh:
+            self._owners.pop(actor_id, None)
         owner = await self._owner(actor_id, wait=False)
         if owner is not None and owner.placement.node == self.node.node_id:
             owner = await self.directory.owner(actor_id)  # the cache may predate a flip to us

@@ -206,9 +206,11 @@ class Api:
         if self.router is None:
             return
         remote = await self.router.where(actor_id)
-        if remote is not None:
-            if self.from_peer(request):
+        if remote is not None and self.from_peer(request):
+            remote = await self.router.where(actor_id, fresh=True)  # it may have just arrived
+            if remote is not None:
                 raise OwnerUnreachable(f"actor {actor_id} is not on this node")
+        if remote is not None:
             raise _Forward(remote.node, actor_id)
 
     async def actor_for_key(
@@ -363,6 +365,7 @@ async def migrate_actor(api: Api, request: ApiRequest, params: dict[str, str]) -
         "node": report.to_node,
         "size_bytes": report.size_bytes,
         "elapsed_ms": round(report.elapsed_ms, 3),
+        "held_ms": round(report.held_ms, 3),
     }
     return reply(codec, body)
 

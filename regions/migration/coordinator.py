@@ -34,9 +34,7 @@ from edgewise.regions.errors import (
 from edgewise.regions.follow import FollowPolicy
 from edgewise.regions.migration import wire
 from edgewise.regions.migration.protocol import (
-    CHUNK_BYTES,
     CheckOwner,
-    ChunkAcked,
     Command,
     DiscardActor,
     ExportState,
@@ -48,11 +46,11 @@ from edgewise.regions.migration.protocol import (
     IngestSnapshot,
     Message,
     MigrationAborted,
-    MigrationOffered,
     OwnerFlipped,
     ReleaseActor,
     SendMessage,
     ServeActor,
+    SnapshotChunkSent,
     Source,
     Target,
     TargetState,
@@ -75,6 +73,7 @@ class MigrationReport:
     to_node: str
     size_bytes: int
     elapsed_ms: float
+    held_ms: float  # how long the actor's turns waited (from the hold to the hand-over)
 
 
 @dataclass
@@ -141,12 +140,14 @@ class Migrations:
         )
         progress = Progress(0, 0, machine.state.value)
         self._sources[actor_id] = progress
+        run = _SourceRun(self, machine, owner, target, progress)
         try:
-            size = await _SourceRun(self, machine, owner, target, progress).run()
+            size = await run.run()
         finally:
             del self._sources[actor_id]
         elapsed = (time.monotonic() - started) * 1000.0
-        return MigrationReport(actor_id, self._router.region, region, target.node_id, size, elapsed)
+        here = self._router.region
+        return MigrationReport(actor_id, here, region, target.node_id, size, elapsed, run.held_ms)
 
     def _target_node(self, region: str) -> NodeEntry:
         if region == self._router.region:
@@ -185,7 +186,7 @@ class Migrations:
         if found is None:
             if isinstance(message, OwnerFlipped):  # the flip happened; we serve it on access
                 return wire.encode(FlipAcknowledged(message.migration_id))
-            if not isinstance(message, MigrationOffered):
+            if not isinstance(message, SnapshotChunkSent):
                 return wire.encode(MigrationAborted(message.migration_id, "unknown migration"))
             if self._node.has_actor(message.actor_id):
                 return wire.encode(MigrationAborted(message.migration_id, "actor already here"))
@@ -223,7 +224,7 @@ class Migrations:
                 await self._target_commands(machine, more)
         return reply
 
-    async def _ingest(self, offer: MigrationOffered, command: IngestSnapshot) -> tuple[bool, str]:
+    async def _ingest(self, offer: SnapshotChunkSent, command: IngestSnapshot) -> tuple[bool, str]:
         if hashlib.sha256(command.data).hexdigest() != command.sha256:
             return False, "checksum mismatch"
         path = self._work / f"{offer.migration_id}.sst"
@@ -281,6 +282,8 @@ class _SourceRun:
         self.sends: set[asyncio.Task[None]] = set()
         self.finished: Finished | None = None
         self.size = 0
+        self.held_at = 0.0
+        self.held_ms = 0.0
 
     async def run(self) -> int:
         try:
@@ -291,10 +294,9 @@ class _SourceRun:
                 except TimeoutError:
                     await self.carry_out(self.machine.tick(time.monotonic()))
                 else:
-                    if isinstance(reply, ChunkAcked):
-                        self.progress.sent_bytes += CHUNK_BYTES
                     await self.carry_out(self.machine.received(reply, time.monotonic()))
                 self.progress.state = self.machine.state.value
+                self.progress.sent_bytes = self.machine.acked_bytes
         finally:
             if self.sends:
                 await asyncio.wait(self.sends, timeout=SEND_TIMEOUT_S)
@@ -313,6 +315,7 @@ class _SourceRun:
     async def one(self, command: Command) -> list[Command]:
         node, machine, actor_id = self.m._node, self.machine, self.machine.actor_id
         if isinstance(command, HoldActor):
+            self.held_at = time.monotonic()
             await node.hold(actor_id)
             return machine.held()
         if isinstance(command, ExportState):
@@ -337,6 +340,7 @@ class _SourceRun:
             return machine.owner_is("" if owner is None else owner.placement.node)
         if isinstance(command, ReleaseActor):
             node.release(actor_id)
+            self.held_ms = (time.monotonic() - self.held_at) * 1000.0
             return []
         if isinstance(command, HandOver):
             await self.hand_over()
@@ -364,8 +368,8 @@ class _SourceRun:
 
     async def hand_over(self) -> None:
         actor_id, node = self.machine.actor_id, self.m._node
-        owner = await self.m._directory.owner(actor_id) or self.owner
-        self.m._router.moved_away(actor_id, owner)
+        self.m._router.moved_away(actor_id, self.owner)  # a stale cache heals on the next read
         public = self.m._topology.region(self.target.region).http_url
         node.release(actor_id, moved_to=(self.target.region, public))
+        self.held_ms = (time.monotonic() - self.held_at) * 1000.0
         await node.drop_local(actor_id)

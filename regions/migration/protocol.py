@@ -1,11 +1,14 @@
 """The live-migration protocol between a source node and a target node, as two sans-IO machines.
 
-The source drains the actor, exports its state, offers it to the target, streams it in
-checksummed chunks (a window of them in flight, each retransmitted until acknowledged), asks the
-target to ingest and verify it, then flips the owner record (CAS, epoch + 1) and hands the actor
-over. Messages travel in requests whose answers carry the peer's reply; a lost request or answer
-is a missing reply, which the source's timer turns into a retransmission (the target answers
-duplicates again, so every step is idempotent). ``now`` is always an argument.
+The source drains the actor, exports its state and streams it to the target in checksummed
+chunks (a window of them in flight, each retransmitted until acknowledged; every chunk also
+carries the offer: actor, size, sha256, chunk count, so whichever arrives first opens the
+migration at the target). The target ingests and verifies the snapshot as soon as it has every
+chunk and answers the completing chunk with ``SnapshotVerified``; the source then flips the owner
+record (CAS, epoch + 1) and hands the actor over. A small actor thus moves in one round trip
+plus the CAS. Messages travel in requests whose answers carry the peer's reply; a lost request
+or answer is a missing reply, which the source's timer turns into a retransmission (the target
+answers duplicates again, so every step is idempotent). ``now`` is always an argument.
 
 Safety: before ``FlipOwner`` succeeded the actor is the source's (any failure releases it there,
 unchanged, and tells the target to discard its copy); once the flip is known to have happened the
@@ -13,8 +16,8 @@ target owns it and the source only then drops its copy. A flip whose outcome is 
 directory did not answer) is settled by reading the owner record (``CheckOwner``). A target that
 hears nothing for a while after ingesting asks the directory too, never guesses.
 
-    source: draining -> exporting -> offering -> streaming -> ingesting -> flipping -> done
-                                 \\-------------------\\-----------\\------> aborted
+    source: draining -> exporting -> streaming -> flipping -> done (or confirming -> done)
+                        \\-----------\\------------\\------> aborted
     target: receiving -> ingesting -> ready -> serving | discarded
 """
 
@@ -37,22 +40,12 @@ TARGET_PATIENCE_S = 10.0
 
 
 @dataclass(frozen=True)
-class MigrationOffered:
+class SnapshotChunkSent:
     migration_id: str
     actor_id: str
     size_bytes: int
     sha256: str
     chunks: int
-
-
-@dataclass(frozen=True)
-class OfferAccepted:
-    migration_id: str
-
-
-@dataclass(frozen=True)
-class SnapshotChunkSent:
-    migration_id: str
     index: int
     data: bytes
     crc32: int
@@ -65,12 +58,9 @@ class ChunkAcked:
 
 
 @dataclass(frozen=True)
-class IngestRequested:
-    migration_id: str
-
-
-@dataclass(frozen=True)
 class SnapshotVerified:
+    """The target has the whole snapshot, ingested and checked against its sha256."""
+
     migration_id: str
 
 
@@ -92,11 +82,8 @@ class MigrationAborted:
 
 
 Message = (
-    MigrationOffered
-    | OfferAccepted
-    | SnapshotChunkSent
+    SnapshotChunkSent
     | ChunkAcked
-    | IngestRequested
     | SnapshotVerified
     | OwnerFlipped
     | FlipAcknowledged
@@ -184,9 +171,8 @@ Command = (
 )
 
 
-def chunk_of(data: bytes, index: int, migration_id: str) -> SnapshotChunkSent:
-    piece = data[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES]
-    return SnapshotChunkSent(migration_id, index, piece, zlib.crc32(piece))
+def chunk_count(size_bytes: int) -> int:
+    return max(1, -(-size_bytes // CHUNK_BYTES))
 
 
 # --- the source ------------------------------------------------------------------------------
@@ -195,9 +181,7 @@ def chunk_of(data: bytes, index: int, migration_id: str) -> SnapshotChunkSent:
 class SourceState(enum.Enum):
     DRAINING = "draining"
     EXPORTING = "exporting"
-    OFFERING = "offering"
     STREAMING = "streaming"
-    INGESTING = "ingesting"
     FLIPPING = "flipping"
     CONFIRMING = "confirming"
     DONE = "done"
@@ -207,15 +191,13 @@ class SourceState(enum.Enum):
 _S = SourceState
 SOURCE_MOVES: dict[tuple[SourceState, str], SourceState] = {
     (_S.DRAINING, "held"): _S.EXPORTING,
-    (_S.EXPORTING, "exported"): _S.OFFERING,
-    (_S.OFFERING, "accepted"): _S.STREAMING,
-    (_S.STREAMING, "all_acked"): _S.INGESTING,
-    (_S.INGESTING, "verified"): _S.FLIPPING,
+    (_S.EXPORTING, "exported"): _S.STREAMING,
+    (_S.STREAMING, "verified"): _S.FLIPPING,
     (_S.FLIPPING, "flipped"): _S.DONE,
     (_S.FLIPPING, "flip_unknown"): _S.CONFIRMING,
     (_S.CONFIRMING, "flipped"): _S.DONE,
 }
-ABORTABLE = frozenset({_S.DRAINING, _S.EXPORTING, _S.OFFERING, _S.STREAMING, _S.INGESTING})
+ABORTABLE = frozenset({_S.DRAINING, _S.EXPORTING, _S.STREAMING})
 
 
 class Source:
@@ -234,9 +216,8 @@ class Source:
         self._sha256 = ""
         self._chunks = 0
         self._acked: set[int] = set()
-        self._sent_at: dict[object, float] = {}  # what awaits a reply -> when it was sent
-        self._attempts: dict[object, int] = {}
-        self._last_progress = now
+        self._sent_at: dict[int, float] = {}  # chunks awaiting a reply -> when sent
+        self._attempts: dict[int, int] = {}
 
     def _move(self, event: str) -> None:
         target = SOURCE_MOVES.get((self.state, event))
@@ -256,31 +237,24 @@ class Source:
     def exported(self, data: bytes, sha256: str, now: float) -> list[Command]:
         self._move("exported")
         self._data, self._sha256 = data, sha256
-        self._chunks = max(1, -(-len(data) // CHUNK_BYTES))
-        offer = MigrationOffered(self.migration_id, self.actor_id, len(data), sha256, self._chunks)
-        return self._send("offer", offer, now)
+        self._chunks = chunk_count(len(data))
+        return self._send_window(now)
 
     def received(self, message: Message, now: float) -> list[Command]:
         """A reply of the target (duplicates and late ones are ignored)."""
         if isinstance(message, MigrationAborted):
             return self.fail(f"the target refused: {message.reason}") if self._abortable else []
-        if self.state is SourceState.OFFERING and isinstance(message, OfferAccepted):
-            self._move("accepted")
-            self._settle("offer", now)
-            return self._send_window(now)
-        if self.state is SourceState.STREAMING and isinstance(message, ChunkAcked):
-            if message.index in self._acked or not 0 <= message.index < self._chunks:
-                return []
-            self._acked.add(message.index)
-            self._settle(("chunk", message.index), now)
-            if len(self._acked) == self._chunks:
-                self._move("all_acked")
-                return self._send("ingest", IngestRequested(self.migration_id), now)
-            return self._send_window(now)
-        if self.state is SourceState.INGESTING and isinstance(message, SnapshotVerified):
+        if self.state is not SourceState.STREAMING:
+            return []
+        if isinstance(message, SnapshotVerified):
             self._move("verified")
-            self._settle("ingest", now)
+            self._sent_at.clear()
             return [FlipOwner(self.epoch)]
+        if isinstance(message, ChunkAcked) and 0 <= message.index < self._chunks:
+            if message.index not in self._acked:
+                self._acked.add(message.index)
+                self._sent_at.pop(message.index, None)
+            return self._send_window(now)
         return []
 
     def flip_succeeded(self) -> list[Command]:
@@ -316,6 +290,10 @@ class Source:
             return []
         return self._abort(reason)
 
+    @property
+    def acked_bytes(self) -> int:
+        return min(len(self._data), len(self._acked) * CHUNK_BYTES)
+
     def _abort(self, reason: str) -> list[Command]:
         self.state, self.reason = SourceState.ABORTED, reason
         self._sent_at.clear()
@@ -325,49 +303,38 @@ class Source:
     def tick(self, now: float) -> list[Command]:
         """Retransmit what waited too long for its reply; give up after ``MAX_ATTEMPTS``."""
         commands: list[Command] = []
-        for what, sent in list(self._sent_at.items()):
+        for index, sent in list(self._sent_at.items()):
             if now - sent < RETRY_AFTER_S:
                 continue
-            if self._attempts.get(what, 0) >= MAX_ATTEMPTS:
-                return self.fail(f"the target did not answer ({what})")
-            commands += self._send(what, self._message_for(what), now)
+            if self._attempts.get(index, 0) >= MAX_ATTEMPTS:
+                return self.fail(f"the target did not answer (chunk {index})")
+            commands += self._send(index, now)
         return commands
 
     @property
     def _abortable(self) -> bool:
         return self.state in ABORTABLE
 
-    def _message_for(self, what: object) -> Message:
-        if what == "offer":
-            chunks = self._chunks
-            return MigrationOffered(
-                self.migration_id, self.actor_id, len(self._data), self._sha256, chunks
-            )
-        if what == "ingest":
-            return IngestRequested(self.migration_id)
-        assert isinstance(what, tuple)
-        return chunk_of(self._data, what[1], self.migration_id)
+    def _chunk(self, index: int) -> SnapshotChunkSent:
+        piece = self._data[index * CHUNK_BYTES : (index + 1) * CHUNK_BYTES]
+        return SnapshotChunkSent(
+            self.migration_id, self.actor_id, len(self._data), self._sha256, self._chunks,
+            index, piece, zlib.crc32(piece),
+        )  # fmt: skip
 
-    def _send(self, what: object, message: Message, now: float) -> list[Command]:
-        self._sent_at[what] = now
-        self._attempts[what] = self._attempts.get(what, 0) + 1
-        return [SendMessage(message)]
-
-    def _settle(self, what: object, now: float) -> None:
-        self._sent_at.pop(what, None)
-        self._last_progress = now
+    def _send(self, index: int, now: float) -> list[Command]:
+        self._sent_at[index] = now
+        self._attempts[index] = self._attempts.get(index, 0) + 1
+        return [SendMessage(self._chunk(index))]
 
     def _send_window(self, now: float) -> list[Command]:
-        in_flight = sum(1 for what in self._sent_at if isinstance(what, tuple))
+        """Keep ``WINDOW`` chunks in flight; the last chunks wait in flight for the verdict."""
         commands: list[Command] = []
         for index in range(self._chunks):
-            if in_flight >= WINDOW:
+            if len(self._sent_at) >= WINDOW:
                 break
-            key = ("chunk", index)
-            if index in self._acked or key in self._sent_at:
-                continue
-            commands += self._send(key, chunk_of(self._data, index, self.migration_id), now)
-            in_flight += 1
+            if index not in self._acked and index not in self._sent_at:
+                commands += self._send(index, now)
         return commands
 
 
@@ -384,10 +351,10 @@ class TargetState(enum.Enum):
 
 
 class Target:
-    """The target side of one migration, made when its offer arrives."""
+    """The target side of one migration, made when its first chunk arrives."""
 
-    def __init__(self, offer: MigrationOffered, now: float) -> None:
-        self.offer = offer
+    def __init__(self, first: SnapshotChunkSent, now: float) -> None:
+        self.offer = first  # the offer fields of every chunk must match the first one's
         self.state = TargetState.RECEIVING
         self._chunks: dict[int, bytes] = {}
         self._heard_at = now
@@ -402,32 +369,32 @@ class Target:
                 return None, []
             self.state = TargetState.DISCARDED
             return None, [DiscardActor()]
-        if isinstance(message, MigrationOffered):
-            return OfferAccepted(mid), []
-        if isinstance(message, SnapshotChunkSent):
-            if state is not TargetState.RECEIVING:
-                return ChunkAcked(mid, message.index), []  # a late duplicate
-            if not 0 <= message.index < self.offer.chunks:
-                return MigrationAborted(mid, f"chunk {message.index} out of range"), []
-            if zlib.crc32(message.data) != message.crc32:
-                return None, []  # corrupt: no ack, the source sends it again
-            self._chunks[message.index] = message.data
-            return ChunkAcked(mid, message.index), []
-        if isinstance(message, IngestRequested):
-            if state is TargetState.READY:
-                return SnapshotVerified(mid), []
-            if state is not TargetState.RECEIVING or len(self._chunks) < self.offer.chunks:
-                return None, []
-            self.state = TargetState.INGESTING
-            data = b"".join(self._chunks[i] for i in range(self.offer.chunks))
-            self._chunks.clear()
-            return None, [IngestSnapshot(data, self.offer.sha256)]
         if isinstance(message, OwnerFlipped):
             if state in (TargetState.READY, TargetState.CHECKING):
                 self.state = TargetState.SERVING
                 return FlipAcknowledged(mid), [ServeActor()]
             return FlipAcknowledged(mid), []
-        return None, []
+        if not isinstance(message, SnapshotChunkSent):
+            return None, []
+        if state in (TargetState.READY, TargetState.SERVING):
+            return SnapshotVerified(mid), []  # a duplicate after the verdict
+        if state is not TargetState.RECEIVING:
+            return None, []  # ingesting: the verdict comes with a later retransmission
+        offer = self.offer
+        same = (message.actor_id, message.size_bytes, message.sha256, message.chunks)
+        if same != (offer.actor_id, offer.size_bytes, offer.sha256, offer.chunks):
+            return MigrationAborted(mid, "chunks disagree about the snapshot"), []
+        if not 0 <= message.index < offer.chunks:
+            return MigrationAborted(mid, f"chunk {message.index} out of range"), []
+        if zlib.crc32(message.data) != message.crc32:
+            return None, []  # corrupt: no ack, the source sends it again
+        self._chunks[message.index] = message.data
+        if len(self._chunks) < offer.chunks:
+            return ChunkAcked(mid, message.index), []
+        self.state = TargetState.INGESTING
+        data = b"".join(self._chunks[i] for i in range(offer.chunks))
+        self._chunks.clear()
+        return None, [IngestSnapshot(data, offer.sha256)]
 
     def ingested(self, ok: bool, reason: str = "") -> tuple[Message, list[Command]]:
         mid = self.offer.migration_id

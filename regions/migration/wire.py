@@ -15,22 +15,16 @@ from edgewise.host.errors import RequestInvalid
 from edgewise.regions.migration.protocol import (
     ChunkAcked,
     FlipAcknowledged,
-    IngestRequested,
     Message,
     MigrationAborted,
-    MigrationOffered,
-    OfferAccepted,
     OwnerFlipped,
     SnapshotChunkSent,
     SnapshotVerified,
 )
 
 TYPES: dict[str, type[Any]] = {
-    "offer": MigrationOffered,
-    "accepted": OfferAccepted,
     "chunk": SnapshotChunkSent,
     "chunk_acked": ChunkAcked,
-    "ingest": IngestRequested,
     "verified": SnapshotVerified,
     "flipped": OwnerFlipped,
     "flip_acked": FlipAcknowledged,

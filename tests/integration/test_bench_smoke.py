@@ -179,3 +179,20 @@ async def test_quick_http3_run_prints_both_transports() -> None:
                    "server CPU per request"):  # fmt: skip
         assert figure in table
     assert "HTTP/3 / HTTP/1.1" in table
+
+
+@pytest.mark.timeout(150)
+async def test_quick_regions_run_prints_every_figure() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(BENCH / "regions_migration.py"),
+        "--quick",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 140)
+    assert proc.returncode == 0, err.decode()[-2000:]
+    table = out.decode()
+    for figure in ("migration, 1 KiB state", "turns held", "before follow-the-user",
+                   "the actor followed its user"):  # fmt: skip
+        assert figure in table

@@ -18,6 +18,7 @@ from edgewise.regions.migration.protocol import (
     RETRY_AFTER_S,
     TARGET_PATIENCE_S,
     CheckOwner,
+    ChunkAcked,
     Command,
     DiscardActor,
     ExportState,
@@ -25,10 +26,9 @@ from edgewise.regions.migration.protocol import (
     FlipOwner,
     HandOver,
     HoldActor,
-    IngestRequested,
     IngestSnapshot,
     Message,
-    MigrationOffered,
+    MigrationAborted,
     ReleaseActor,
     SendMessage,
     ServeActor,
@@ -112,7 +112,7 @@ class Pair:
             return
         if self.target_silent:
             return
-        if self.target is None and isinstance(message, MigrationOffered):
+        if self.target is None and isinstance(message, SnapshotChunkSent):
             self.target = Target(message, self.now)
         if self.target is None:
             return
@@ -228,21 +228,24 @@ def test_a_target_that_hears_nothing_after_ingesting_asks_the_directory() -> Non
     source = Source("m1", "a" * 32, "dst", epoch=2, now=0.0)
     source.start()
     source.held()
-    [offer_command] = source.exported(b"state", hashlib.sha256(b"state").hexdigest(), 0.0)
-    assert isinstance(offer_command, SendMessage)
-    offer = offer_command.message
-    assert isinstance(offer, MigrationOffered)
-    target = Target(offer, 0.0)
-    [chunk] = source.received(target.received(offer, 0.0)[0], 0.0)  # type: ignore[arg-type]
-    assert isinstance(chunk, SendMessage)
-    [ingest] = source.received(target.received(chunk.message, 0.0)[0], 0.0)  # type: ignore[arg-type]
-    assert isinstance(ingest, SendMessage)
-    _, commands = target.received(ingest.message, 0.0)
-    assert isinstance(commands[0], IngestSnapshot)
-    target.ingested(True)
+    [send] = source.exported(b"state", hashlib.sha256(b"state").hexdigest(), 0.0)
+    assert isinstance(send, SendMessage) and isinstance(send.message, SnapshotChunkSent)
+    target = Target(send.message, 0.0)
+    reply, commands = target.received(send.message, 0.0)
+    assert reply is None and isinstance(commands[0], IngestSnapshot)
+    verdict, _ = target.ingested(True)
+    assert source.received(verdict, 0.0) == [FlipOwner(2)]
     assert target.tick(TARGET_PATIENCE_S / 2) == []
     assert target.tick(TARGET_PATIENCE_S + 1) == [CheckOwner()]
     assert target.owner_is("dst", "dst") == [ServeActor()]
+
+
+def test_chunks_that_disagree_about_the_snapshot_are_refused() -> None:
+    first = SnapshotChunkSent("m", "a" * 32, 10, "0" * 64, 2, 0, b"x", 0)
+    target = Target(first, 0.0)
+    liar = SnapshotChunkSent("m", "a" * 32, 10, "1" * 64, 2, 1, b"y", 0)
+    reply, _ = target.received(liar, 0.0)
+    assert isinstance(reply, MigrationAborted)
 
 
 def test_an_illegal_move_names_the_state_the_event_and_the_actor() -> None:
@@ -259,9 +262,9 @@ def test_an_illegal_move_names_the_state_the_event_and_the_actor() -> None:
         b"\xff\x00",
         cbor2.dumps([1, 2]),
         cbor2.dumps({"type": "teleport"}),
-        cbor2.dumps({"type": "chunk", "migration_id": "m", "index": "0", "data": b"", "crc32": 0}),
-        cbor2.dumps({"type": "chunk", "migration_id": "m", "index": 0, "data": b""}),
-        cbor2.dumps({"type": "ingest", "migration_id": "m", "extra": 1}),
+        cbor2.dumps({"type": "chunk_acked", "migration_id": "m", "index": "0"}),
+        cbor2.dumps({"type": "chunk_acked", "migration_id": "m"}),
+        cbor2.dumps({"type": "verified", "migration_id": "m", "extra": 1}),
         cbor2.dumps({"type": "flipped", "migration_id": "m", "epoch": True}),
     ],
 )
@@ -272,8 +275,8 @@ def test_bad_messages_from_a_peer_are_refused(raw: bytes) -> None:
 
 def test_every_message_survives_the_wire() -> None:
     for message in [
-        MigrationOffered("m", "a" * 32, 10, "0" * 64, 1),
-        SnapshotChunkSent("m", 3, b"\x00\x01", 7),
-        IngestRequested("m"),
+        SnapshotChunkSent("m", "a" * 32, 10, "0" * 64, 1, 3, b"\x00\x01", 7),
+        ChunkAcked("m", 3),
+        MigrationAborted("m", "why"),
     ]:
         assert wire.decode(wire.encode(message)) == message
