@@ -49,8 +49,10 @@ async def open_directory(node: Node, topology: Topology) -> Directory:
     return await NatsDirectory.connect(region.nats_urls, placement_cluster=with_nats[0])
 
 
-async def join(node: Node, topology: Topology) -> Member:
-    directory = await open_directory(node, topology)
+async def join(node: Node, topology: Topology, directory: Directory | None = None) -> Member:
+    """Join ``node`` to its cluster (with ``directory`` if given, else the region's own)."""
+    if directory is None:
+        directory = await open_directory(node, topology)
     router = Router(node, directory, topology)
     migrations = Migrations(node, router, directory, topology)
     forwarder = Forwarder(topology, router.region)

@@ -10,7 +10,8 @@ from typing import Any
 
 from edgewise.host.actors import Node
 from edgewise.host.transports.http import RunningServer, start_server
-from edgewise.regions.cluster import Member, join
+from edgewise.regions.cluster import Member, join, open_directory
+from edgewise.regions.directory import Directory
 from edgewise.regions.nats_cluster import SuperCluster, free_port
 from edgewise.regions.topology import Topology, topology_from_dict
 
@@ -41,22 +42,67 @@ def cluster_topology(nats: SuperCluster, ports: dict[str, int]) -> Topology:
     return topology_from_dict({"regions": regions, "nodes": nodes, "cluster": {"secret": SECRET}})
 
 
+Wrap = Callable[[str, Directory], Directory]
+
+
+class Regions(dict[str, RegionNode]):
+    """The running regions by name; ``restart(name)`` is a crash and a restart of its node."""
+
+    def __init__(
+        self,
+        make_node: Callable[..., Awaitable[Node]],
+        topology: Topology,
+        ports: dict[str, int],
+        wrap: Wrap | None,
+        tables: dict[str, Any],
+    ) -> None:
+        super().__init__()
+        self.make_node = make_node
+        self.topology = topology
+        self.ports = ports
+        self.wrap = wrap
+        self.tables = tables
+
+    async def start(self, region: str, data_dir: str | None = None) -> RegionNode:
+        node_table = {"node_id": f"{region}-1", "region": region, **self.tables.get("node", {})}
+        if data_dir is not None:
+            node_table["data_dir"] = data_dir
+        node = await self.make_node(**{**self.tables, "node": node_table})
+        directory = await open_directory(node, self.topology)
+        if self.wrap is not None:
+            directory = self.wrap(region, directory)
+        member = await join(node, self.topology, directory)
+        server = await start_server(node, "127.0.0.1", self.ports[region], api=member.api())
+        self[region] = RegionNode(region, node, member, server)
+        return self[region]
+
+    async def stop(self, region: str) -> None:
+        """The node goes away at once: its turns and migrations end where they are."""
+        stopped = self.pop(region)
+        await stopped.server.close()
+        await stopped.member.close()
+        await stopped.node.close()
+
+    async def restart(self, region: str) -> RegionNode:
+        data_dir = self[region].node.config.node.data_dir
+        await self.stop(region)
+        return await self.start(region, data_dir)
+
+
 @contextlib.asynccontextmanager
 async def two_regions(
-    make_node: Callable[..., Awaitable[Node]], nats: SuperCluster, **tables: dict[str, Any]
-) -> AsyncIterator[dict[str, RegionNode]]:
+    make_node: Callable[..., Awaitable[Node]],
+    nats: SuperCluster,
+    wrap: Wrap | None = None,
+    **tables: dict[str, Any],
+) -> AsyncIterator[Regions]:
     ports = {region: free_port() for region in LOCATIONS}
-    topology = cluster_topology(nats, ports)
-    started: dict[str, RegionNode] = {}
+    regions = Regions(make_node, cluster_topology(nats, ports), ports, wrap, tables)
     try:
         for region in LOCATIONS:
-            node_table = {"node_id": f"{region}-1", "region": region, **tables.get("node", {})}
-            node = await make_node(**{**tables, "node": node_table})
-            member = await join(node, topology)
-            server = await start_server(node, "127.0.0.1", ports[region], api=member.api())
-            started[region] = RegionNode(region, node, member, server)
-        yield started
+            await regions.start(region)
+        yield regions
     finally:
-        for region_node in started.values():
+        for region_node in regions.values():
             await region_node.server.close()
             await region_node.member.close()

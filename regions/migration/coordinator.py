@@ -336,7 +336,10 @@ class _SourceRun:
         if isinstance(command, FlipOwner):
             return await self.flip(command.epoch)
         if isinstance(command, CheckOwner):
-            owner = await self.m._directory.owner(actor_id)
+            try:
+                owner = await self.m._directory.owner(actor_id)
+            except DirectoryUnavailable:
+                return []  # asked again at the next tick
             return machine.owner_is("" if owner is None else owner.placement.node)
         if isinstance(command, ReleaseActor):
             node.release(actor_id)
@@ -363,7 +366,7 @@ class _SourceRun:
         except DirectoryConflict as exc:
             return self.machine.flip_failed(exc.message)
         except DirectoryUnavailable:
-            return self.machine.flip_unknown()
+            return self.machine.flip_unknown(time.monotonic())
         return self.machine.flip_succeeded()
 
     async def hand_over(self) -> None:

@@ -218,6 +218,7 @@ class Source:
         self._acked: set[int] = set()
         self._sent_at: dict[int, float] = {}  # chunks awaiting a reply -> when sent
         self._attempts: dict[int, int] = {}
+        self._checked_at = now
 
     def _move(self, event: str) -> None:
         target = SOURCE_MOVES.get((self.state, event))
@@ -265,9 +266,10 @@ class Source:
             Finished(True),
         ]
 
-    def flip_unknown(self) -> list[Command]:
+    def flip_unknown(self, now: float) -> list[Command]:
         """The directory did not say whether the CAS applied: read the record."""
         self._move("flip_unknown")
+        self._checked_at = now
         return [CheckOwner()]
 
     def flip_failed(self, reason: str) -> list[Command]:
@@ -301,7 +303,16 @@ class Source:
         return [ReleaseActor(), SendMessage(abort), Finished(False, reason)]
 
     def tick(self, now: float) -> list[Command]:
-        """Retransmit what waited too long for its reply; give up after ``MAX_ATTEMPTS``."""
+        """Retransmit what waited too long for its reply; give up after ``MAX_ATTEMPTS``.
+
+        A flip of unknown outcome is never given up: the owner record is read again and again
+        until the directory answers (the actor stays held meanwhile: it has one owner, but which
+        one is not known yet)."""
+        if self.state is SourceState.CONFIRMING:
+            if now - self._checked_at < RETRY_AFTER_S:
+                return []
+            self._checked_at = now
+            return [CheckOwner()]
         commands: list[Command] = []
         for index, sent in list(self._sent_at.items()):
             if now - sent < RETRY_AFTER_S:

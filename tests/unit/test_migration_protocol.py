@@ -148,7 +148,7 @@ class Pair:
             return self.source.flip_failed("a racing move")
         self.owner = "dst"
         if self.flip_outcome == "unknown":
-            return self.source.flip_unknown()
+            return self.source.flip_unknown(self.now)
         return self.source.flip_succeeded()
 
     def target_do(self, commands: list[Command]) -> None:

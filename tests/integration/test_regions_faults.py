@@ -1,0 +1,140 @@
+"""Migrations that go wrong: a target region that is down, a flip whose answer was lost, a
+directory outage at the flip, a source that restarts with the copy it should have dropped, and a
+NATS server of the directory's region killed mid-migration. Afterwards the actor has exactly
+one owner and every acknowledged increment."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+import aiohttp
+import pytest
+from conftest import MakeNode
+from edgewise.client import Client
+from edgewise.regions.directory import Directory
+from edgewise.regions.nats_cluster import SuperCluster
+from faulty_directory import FaultyDirectory
+from regions_harness import RegionNode, Regions, two_regions
+
+pytestmark = pytest.mark.timeout(120)
+
+
+async def migrate(node: RegionNode, actor_id: str, to: str) -> tuple[int, Any]:
+    async with aiohttp.ClientSession() as http:
+        url = f"{node.url}/v1/actors/{actor_id}/migrate"
+        async with http.post(url, json={"to": to}) as response:
+            return response.status, await response.json()
+
+
+async def counter_in_a(regions: Regions, count: int) -> str:
+    async with Client(regions["a"].url, transport="h1") as client:
+        handle = client.get_or_create("counter", [uuid.uuid4().hex])
+        assert await handle.call("increment", count) == count
+        return await handle.resolve()
+
+
+async def count_via(node: RegionNode, actor_id: str) -> int:
+    async with Client(node.url, transport="h1") as client:
+        value = await client.get(actor_id).call("get")
+        assert isinstance(value, int)
+        return value
+
+
+async def owners(regions: Regions, actor_id: str) -> list[str]:
+    return [name for name, region in regions.items() if region.node.has_actor(actor_id)]
+
+
+async def test_a_region_that_is_down_fails_the_migration_and_changes_nothing(
+    make_node: MakeNode, nats_cluster: SuperCluster
+) -> None:
+    async with two_regions(make_node, nats_cluster) as regions:
+        actor_id = await counter_in_a(regions, 5)
+        await regions.stop("b")
+        status, answer = await migrate(regions["a"], actor_id, "b")
+        assert (status, answer["error"]["code"]) == (409, "migration.failed")
+        assert "did not answer" in answer["error"]["message"]
+        assert await owners(regions, actor_id) == ["a"]
+        assert await count_via(regions["a"], actor_id) == 5
+        owner = await regions["a"].member.directory.owner(actor_id)
+        assert owner is not None and owner.placement.node == "a-1"
+
+
+def faulty_in_a(made: dict[str, FaultyDirectory]) -> Any:
+    def wrap(region: str, real: Directory) -> Directory:
+        if region != "a":
+            return real
+        made[region] = FaultyDirectory(real)
+        return made[region]
+
+    return wrap
+
+
+async def test_a_flip_whose_answer_was_lost_is_settled_by_reading_the_owner(
+    make_node: MakeNode, nats_cluster: SuperCluster
+) -> None:
+    faulty: dict[str, FaultyDirectory] = {}
+    async with two_regions(make_node, nats_cluster, wrap=faulty_in_a(faulty)) as regions:
+        actor_id = await counter_in_a(regions, 7)
+        faulty["a"].lose_flip_answer = True
+        status, answer = await migrate(regions["a"], actor_id, "b")
+        assert status == 200, answer
+        assert await owners(regions, actor_id) == ["b"]
+        assert await count_via(regions["a"], actor_id) == 7
+
+
+async def test_a_directory_outage_at_the_flip_holds_the_actor_until_it_can_tell(
+    make_node: MakeNode, nats_cluster: SuperCluster
+) -> None:
+    faulty: dict[str, FaultyDirectory] = {}
+    async with two_regions(make_node, nats_cluster, wrap=faulty_in_a(faulty)) as regions:
+        actor_id = await counter_in_a(regions, 3)
+        faulty["a"].fail_flip, faulty["a"].outage_s = True, 1.5
+        waiting = asyncio.create_task(count_via(regions["a"], actor_id))
+        status, answer = await migrate(regions["a"], actor_id, "b")
+        assert (status, answer["error"]["code"]) == (409, "migration.failed")
+        assert "did not happen" in answer["error"]["message"]
+        assert await asyncio.wait_for(waiting, 10) == 3  # it waited, then ran at a
+        for _ in range(100):  # the target drops what it ingested once it hears the abort
+            if await owners(regions, actor_id) == ["a"]:
+                break
+            await asyncio.sleep(0.05)
+        assert await owners(regions, actor_id) == ["a"]
+        assert await count_via(regions["b"], actor_id) == 3
+
+
+async def test_a_source_restarted_with_its_old_copy_never_serves_it(
+    make_node: MakeNode, nats_cluster: SuperCluster, tmp_path: Any
+) -> None:
+    async with two_regions(make_node, nats_cluster) as regions:
+        actor_id = await counter_in_a(regions, 4)
+        a = regions["a"]
+        await a.node.hold(actor_id)
+        stale = await a.node.export_actor(actor_id, tmp_path / "stale.sst")
+        a.node.release(actor_id)
+        status, answer = await migrate(a, actor_id, "b")
+        assert status == 200, answer
+        assert await count_via(regions["b"], actor_id) == 4
+        async with Client(regions["b"].url, transport="h1") as client:
+            assert await client.get(actor_id).call("increment", 1) == 5
+        a = await regions.restart("a")  # as if it died between the flip and dropping its copy
+        await a.node.import_actor(tmp_path / "stale.sst", stale.sha256)
+        assert a.node.has_actor(actor_id)
+        assert await count_via(a, actor_id) == 5  # served by b, through a
+        assert await owners(regions, actor_id) == ["b"]
+
+
+async def test_a_killed_nats_server_of_the_directory_region_does_not_stop_a_migration(
+    make_node: MakeNode, nats_cluster: SuperCluster
+) -> None:
+    async with two_regions(make_node, nats_cluster) as regions:
+        actor_id = await counter_in_a(regions, 2)
+        nats_cluster.kill("a-1")
+        try:
+            status, answer = await migrate(regions["a"], actor_id, "b")
+            assert status == 200, answer
+            assert await owners(regions, actor_id) == ["b"]
+            assert await count_via(regions["a"], actor_id) == 2
+        finally:
+            nats_cluster.restart("a-1")
