@@ -4,12 +4,14 @@ moment of a migration's flip. Every call is passed to the real directory except:
 - ``lose_flip_answer``: the next ``move_owner`` is applied, then answered with an outage (the
   client cannot tell whether it happened);
 - ``fail_flip``: the next ``move_owner`` is not applied and answered with an outage, and the
-  owner record cannot be read for ``outage_s`` seconds after it.
+  owner record cannot be read for ``outage_s`` seconds after it;
+- ``after_flip``: awaited right after a ``move_owner`` applied (to kill a node at that moment).
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 
 from edgewise.regions.directory import Directory, Owner, Placement
 from edgewise.regions.errors import DirectoryUnavailable
@@ -21,6 +23,7 @@ class FaultyDirectory:
         self.lose_flip_answer = False
         self.fail_flip = False
         self.outage_s = 0.0
+        self.after_flip: Callable[[], Awaitable[None]] | None = None
         self._down_until = 0.0
         self.flips_seen = 0
 
@@ -54,7 +57,10 @@ class FaultyDirectory:
             self.fail_flip = False
             self._down_until = time.monotonic() + self.outage_s
             raise DirectoryUnavailable("directory: injected outage")
-        return await self.real.move_owner(actor_id, expected, placement)
+        owner = await self.real.move_owner(actor_id, expected, placement)
+        if self.after_flip is not None:
+            await self.after_flip()
+        return owner
 
     async def delete_owner(self, actor_id: str, expected: Owner) -> None:
         await self.real.delete_owner(actor_id, expected)

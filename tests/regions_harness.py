@@ -62,12 +62,14 @@ class Regions(dict[str, RegionNode]):
         self.ports = ports
         self.wrap = wrap
         self.tables = tables
+        self.data_dirs: dict[str, str] = {}  # where each region's node keeps its state
 
     async def start(self, region: str, data_dir: str | None = None) -> RegionNode:
         node_table = {"node_id": f"{region}-1", "region": region, **self.tables.get("node", {})}
         if data_dir is not None:
             node_table["data_dir"] = data_dir
         node = await self.make_node(**{**self.tables, "node": node_table})
+        self.data_dirs[region] = node.config.node.data_dir
         directory = await open_directory(node, self.topology)
         if self.wrap is not None:
             directory = self.wrap(region, directory)
@@ -84,9 +86,8 @@ class Regions(dict[str, RegionNode]):
         await stopped.node.close()
 
     async def restart(self, region: str) -> RegionNode:
-        data_dir = self[region].node.config.node.data_dir
         await self.stop(region)
-        return await self.start(region, data_dir)
+        return await self.start(region, self.data_dirs[region])
 
 
 @contextlib.asynccontextmanager

@@ -6,6 +6,8 @@ one owner and every acknowledged increment."""
 from __future__ import annotations
 
 import asyncio
+import random
+import string
 import uuid
 from typing import Any
 
@@ -19,6 +21,8 @@ from faulty_directory import FaultyDirectory
 from regions_harness import RegionNode, Regions, two_regions
 
 pytestmark = pytest.mark.timeout(120)
+
+CHUNK = 256 * 1024
 
 
 async def migrate(node: RegionNode, actor_id: str, to: str) -> tuple[int, Any]:
@@ -132,9 +136,101 @@ async def test_a_killed_nats_server_of_the_directory_region_does_not_stop_a_migr
         actor_id = await counter_in_a(regions, 2)
         nats_cluster.kill("a-1")
         try:
-            status, answer = await migrate(regions["a"], actor_id, "b")
+            for _ in range(60):  # if it led the bucket, JetStream elects another leader first
+                status, answer = await migrate(regions["a"], actor_id, "b")
+                if status != 503:
+                    break
+                await asyncio.sleep(0.5)
             assert status == 200, answer
             assert await owners(regions, actor_id) == ["b"]
             assert await count_via(regions["a"], actor_id) == 2
         finally:
             nats_cluster.restart("a-1")
+
+
+async def one_owner(regions: Regions, actor_id: str) -> str:
+    """The region the directory names; only its node may serve the actor (a target that had
+    ingested a copy before its migration died keeps it unserved until it learns the outcome)."""
+    owner = await regions["a"].member.directory.owner(actor_id)
+    assert owner is not None
+    region = owner.placement.region
+    assert regions[region].node.has_actor(actor_id)
+    for name, other in regions.items():
+        if name != region:
+            incoming = other.member.router.incoming
+            assert not other.node.has_actor(actor_id) or actor_id in incoming
+    return region
+
+
+async def chat_room_in_a(regions: Regions, size: int) -> tuple[str, str]:
+    """A chat room in a holding ``size`` bytes of incompressible messages; its id and the text
+    of the last one."""
+    rng = random.Random(7)
+    async with Client(regions["a"].url, transport="h1") as client:
+        room = client.get_or_create("chat_room", [uuid.uuid4().hex])
+        async with room.connect({"user": "ann"}) as conn:
+            for _ in range(size // CHUNK):
+                text = "".join(rng.choices(string.ascii_letters, k=CHUNK))
+                await conn.call("send", text)
+        return await room.resolve(), text
+
+
+async def last_message(node: RegionNode, actor_id: str) -> str:
+    async with Client(node.url, transport="h1") as client:
+        [message] = await client.get(actor_id).call("history", 1)
+        return str(message["text"])
+
+
+async def when_streaming(regions: Regions, actor_id: str) -> None:
+    for _ in range(5000):
+        progress = regions["a"].member.migrations.progress(actor_id)
+        if progress is not None and progress.state == "streaming" and progress.sent_bytes:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the migration never streamed")
+
+
+@pytest.mark.parametrize("killed", ["a", "b"])
+async def test_a_node_killed_mid_stream_leaves_the_actor_at_the_source(
+    make_node: MakeNode, nats_cluster: SuperCluster, killed: str
+) -> None:
+    async with two_regions(make_node, nats_cluster) as regions:
+        actor_id, last = await chat_room_in_a(regions, 24 * CHUNK)
+        moving = asyncio.create_task(migrate(regions["a"], actor_id, "b"))
+        await when_streaming(regions, actor_id)
+        await regions.stop(killed)
+        if killed == "b":
+            status, answer = await moving
+            assert (status, answer["error"]["code"]) == (409, "migration.failed")
+        else:
+            await asyncio.gather(moving, return_exceptions=True)  # its node is gone
+        await regions.start(killed, _data_dir(regions, killed))
+        owner = await one_owner(regions, actor_id)
+        if killed == "b":
+            assert owner == "a"
+        for region in regions.values():  # all its state, wherever it is asked
+            assert await last_message(region, actor_id) == last
+
+
+async def test_a_target_killed_right_after_the_flip_owns_the_actor_after_restart(
+    make_node: MakeNode, nats_cluster: SuperCluster
+) -> None:
+    faulty: dict[str, FaultyDirectory] = {}
+    async with two_regions(make_node, nats_cluster, wrap=faulty_in_a(faulty)) as regions:
+        actor_id = await counter_in_a(regions, 9)
+        data_dir = _data_dir(regions, "b")
+
+        async def kill_target() -> None:
+            await regions.stop("b")
+
+        faulty["a"].after_flip = kill_target
+        status, answer = await migrate(regions["a"], actor_id, "b")
+        assert status == 200, answer  # the flip is what counts: b owns it
+        assert not regions["a"].node.has_actor(actor_id)
+        await regions.start("b", data_dir)
+        assert await count_via(regions["a"], actor_id) == 9
+        assert await owners(regions, actor_id) == ["b"]
+
+
+def _data_dir(regions: Regions, region: str) -> str:
+    return regions.data_dirs[region]
