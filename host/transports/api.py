@@ -44,7 +44,9 @@ from edgewise.host.protocol.codec import (
 from edgewise.host.protocol.errors import error_body, error_status
 from edgewise.host.protocol.messages import parse_name
 from edgewise.regions.errors import OwnerUnreachable, RegionUnknown
-from edgewise.regions.migration.protocol import CHUNK_BYTES
+from edgewise.regions.migration.protocol import (
+    CHUNK_BYTES,
+)
 from edgewise.regions.router import Local, Router
 from edgewise.regions.topology import NodeEntry
 

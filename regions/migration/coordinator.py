@@ -33,7 +33,7 @@ from edgewise.regions.errors import (
 )
 from edgewise.regions.follow import FollowPolicy
 from edgewise.regions.migration import wire
-from edgewise.regions.migration.protocol import (
+from edgewise.regions.migration.messages import (
     CheckOwner,
     Command,
     DiscardActor,
@@ -51,6 +51,8 @@ from edgewise.regions.migration.protocol import (
     SendMessage,
     ServeActor,
     SnapshotChunkSent,
+)
+from edgewise.regions.migration.protocol import (
     Source,
     Target,
     TargetState,

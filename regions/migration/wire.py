@@ -12,7 +12,7 @@ from typing import Any
 
 import cbor2
 from edgewise.host.errors import RequestInvalid
-from edgewise.regions.migration.protocol import (
+from edgewise.regions.migration.messages import (
     ChunkAcked,
     FlipAcknowledged,
     Message,

@@ -12,11 +12,7 @@ import cbor2
 import pytest
 from edgewise.host.errors import IllegalTransition, RequestInvalid
 from edgewise.regions.migration import wire
-from edgewise.regions.migration.protocol import (
-    CHUNK_BYTES,
-    MAX_ATTEMPTS,
-    RETRY_AFTER_S,
-    TARGET_PATIENCE_S,
+from edgewise.regions.migration.messages import (
     CheckOwner,
     ChunkAcked,
     Command,
@@ -33,6 +29,12 @@ from edgewise.regions.migration.protocol import (
     SendMessage,
     ServeActor,
     SnapshotChunkSent,
+)
+from edgewise.regions.migration.protocol import (
+    CHUNK_BYTES,
+    MAX_ATTEMPTS,
+    RETRY_AFTER_S,
+    TARGET_PATIENCE_S,
     Source,
     SourceState,
     Target,
