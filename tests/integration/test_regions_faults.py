@@ -234,3 +234,30 @@ async def test_a_target_killed_right_after_the_flip_owns_the_actor_after_restart
 
 def _data_dir(regions: Regions, region: str) -> str:
     return regions.data_dirs[region]
+
+
+async def test_the_whole_directory_region_down_at_the_flip_then_back(
+    make_node: MakeNode, tmp_path: Any
+) -> None:
+    """All three NATS servers of the region holding the directory die while a migration streams,
+    and come back a little later: the source keeps the actor held until the directory can say
+    whether the owner changed, then the actor has one owner and all its state."""
+    with SuperCluster(["a", "b"], tmp_path / "nats") as nats:
+        async with two_regions(make_node, nats) as regions:
+            actor_id, last = await chat_room_in_a(regions, 24 * CHUNK)
+            status, answer = await migrate(regions["a"], actor_id, "mars")
+            assert status == 404
+            directory_servers = ["a-1", "a-2", "a-3"]
+            moving = asyncio.create_task(migrate(regions["a"], actor_id, "b"))
+            await when_streaming(regions, actor_id)
+            for name in directory_servers:
+                nats.kill(name)
+            await asyncio.sleep(1.0)
+            for name in directory_servers:
+                await asyncio.to_thread(nats.restart, name)
+            status, answer = await asyncio.wait_for(moving, 90)
+            assert status in (200, 409), answer
+            owner = await one_owner(regions, actor_id)
+            assert owner == ("b" if status == 200 else "a")
+            for region in regions.values():
+                assert await last_message(region, actor_id) == last
