@@ -71,6 +71,7 @@ class Router:
         *,
         create: bool = True,
         must_create: bool = False,
+        retried: bool = False,
     ) -> Local | Remote:
         node = self.node
         local_id = node.local_actor_id(name, key)
@@ -99,7 +100,12 @@ class Router:
                 self.owned_here(actor_id, owner)  # flipped to us before the source told us
                 self.incoming.discard(actor_id)
                 return Local(node.get(actor_id), False)
-            raise OwnerUnreachable(f"actor {actor_id} is recorded here but its data is missing")
+            if actor_id in self.incoming or retried:
+                raise OwnerUnreachable(f"actor {actor_id} is recorded here but has no data")
+            await self.destroyed(actor_id, name, key)  # it destroyed itself here: free the key
+            return await self.actor_for_key(
+                name, key, input, create=create, must_create=must_create, retried=True
+            )
         return Remote(self.topology.node(owner.placement.node), actor_id)
 
     async def where(self, actor_id: str, *, fresh: bool = False) -> Remote | None:
@@ -123,6 +129,18 @@ class Router:
             self.incoming.discard(actor_id)
             return None
         raise ActorNotFound(f"actor {actor_id} does not exist")
+
+    async def destroyed(self, actor_id: str, name: str, key: tuple[str, ...]) -> None:
+        """The actor was destroyed here: free its key and remove its owner record."""
+        owner = await self.directory.owner(actor_id)
+        if owner is not None:
+            try:
+                await self.directory.delete_owner(actor_id, owner)
+            except DirectoryConflict:
+                log.warning("actor %s: its owner record changed while it was destroyed", actor_id)
+        await self.directory.release_key(name, key, actor_id)
+        self._verified.discard(actor_id)
+        self._owners.pop(actor_id, None)
 
     def forget(self, actor_id: str) -> None:
         """A forward found the cached owner stale: read it again next time."""

@@ -310,7 +310,10 @@ async def destroy_actor(api: Api, request: ApiRequest, params: dict[str, str]) -
     api.check_admin(request)
     actor_id = rq.parse_actor_id(params["actor_id"])
     await api.here(request, actor_id)
+    info = api.node.get(actor_id)
     await api.node.destroy(actor_id)
+    if api.router is not None:
+        await api.router.destroyed(info.actor_id, info.name, info.key)
     return reply(request_codec_of(request), {"destroyed": True})
 
 

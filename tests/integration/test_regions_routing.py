@@ -100,3 +100,18 @@ async def test_unknown_actors_and_forged_peers_are_refused(
         gateway = f"{b.url}/v1/gateway/counter/actions/get"
         async with http.post(gateway, params={"key": "nobody", "create": "false"}) as response:
             assert (await response.json())["error"]["code"] == "actor.not_found"
+
+
+async def test_destroying_an_actor_frees_its_key_in_every_region(
+    make_node: MakeNode, nats_cluster: SuperCluster
+) -> None:
+    key = uuid.uuid4().hex
+    async with two_regions(make_node, nats_cluster) as regions, aiohttp.ClientSession() as http:
+        a, b = regions["a"], regions["b"]
+        _, created = await put_actor(http, a.url, key)
+        async with http.delete(f"{b.url}/v1/actors/{created['actor_id']}") as response:
+            assert response.status == 200  # forwarded to a, which owns it
+        assert not a.node.has_actor(created["actor_id"])
+        status, again = await put_actor(http, b.url, key)
+        assert status == 200 and again["created"] is True
+        assert again["actor_id"] != created["actor_id"] and b.node.has_actor(again["actor_id"])
