@@ -146,8 +146,8 @@ def _regions_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="edgewise",
-        description="Edgewise: stateful actors compiled to WebAssembly, served over HTTP and "
-        "WebSocket.",
+        description="Edgewise: stateful actors compiled to WebAssembly, served over HTTP/1.1, "
+        "WebSocket and HTTP/3, in one region or several.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for add in (

@@ -41,7 +41,19 @@ def examples_copy(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["dev"], ["serve"], ["build"], ["deploy"], ["actors"], ["actors", "list"]],
+    [
+        [],
+        ["dev"],
+        ["serve"],
+        ["build"],
+        ["deploy"],
+        ["actors"],
+        ["actors", "list"],
+        ["migrate"],
+        ["regions"],
+        ["regions", "list"],
+        ["regions", "demo"],
+    ],  # fmt: skip
 )
 def test_help_of_every_command(command: list[str]) -> None:
     result = edgewise(*command, "--help")
