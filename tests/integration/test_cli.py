@@ -53,7 +53,7 @@ def examples_copy(tmp_path: Path) -> Path:
         ["regions"],
         ["regions", "list"],
         ["regions", "demo"],
-    ],  # fmt: skip
+    ],
 )
 def test_help_of_every_command(command: list[str]) -> None:
     result = edgewise(*command, "--help")
