@@ -176,7 +176,11 @@ class Router:
         if actor_id in self.incoming:
             return False
         owner = await self.directory.owner(actor_id)
-        if owner is None:  # made before the node joined a cluster: claim it
+        if owner is None:  # made before the node joined a cluster: claim it and its key
+            info = self.node.get(actor_id)
+            recorded = await self.directory.claim_key(info.name, info.key, actor_id)
+            if recorded != actor_id:
+                log.warning("actor %s: its key belongs to actor %s elsewhere", actor_id, recorded)
             try:
                 owner = await self.directory.create_owner(
                     actor_id, Placement(self.region, self.node.node_id, 1)

@@ -115,3 +115,17 @@ async def test_destroying_an_actor_frees_its_key_in_every_region(
         status, again = await put_actor(http, b.url, key)
         assert status == 200 and again["created"] is True
         assert again["actor_id"] != created["actor_id"] and b.node.has_actor(again["actor_id"])
+
+
+async def test_an_actor_made_before_its_node_joined_is_claimed_on_first_use(
+    make_node: MakeNode, nats_cluster: SuperCluster
+) -> None:
+    key = uuid.uuid4().hex
+    async with two_regions(make_node, nats_cluster) as regions, aiohttp.ClientSession() as http:
+        a, b = regions["a"], regions["b"]
+        info, _ = await a.node.get_or_create("counter", (key,))  # behind the router's back
+        status, found = await put_actor(http, a.url, key)
+        assert (status, found["actor_id"], found["created"]) == (200, info.actor_id, False)
+        status, again = await put_actor(http, b.url, key)
+        assert (status, again["actor_id"]) == (200, info.actor_id)
+        assert not b.node.has_actor(info.actor_id)
