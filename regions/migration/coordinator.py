@@ -15,11 +15,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import tempfile
+import shutil
 import time
 import uuid
 from dataclasses import dataclass
-from pathlib import Path
 
 import aiohttp
 from edgewise.host.actors import Node
@@ -96,7 +95,9 @@ class Migrations:
         self._session: aiohttp.ClientSession | None = None
         self._sources: dict[str, Progress] = {}
         self._targets: dict[str, tuple[Target, asyncio.Task[None]]] = {}
-        self._work = Path(tempfile.mkdtemp(prefix="migrations-", dir=node.config.data_path))
+        self._work = node.config.data_path / "migrations"  # export files while in transit
+        shutil.rmtree(self._work, ignore_errors=True)  # what a crash left behind
+        self._work.mkdir(parents=True)
         self._policy = FollowPolicy(node.config.follow)
         self._following: set[asyncio.Task[None]] = set()
 
@@ -248,7 +249,7 @@ class Migrations:
             await asyncio.sleep(TICK_S * 4)
             try:
                 await self._target_commands(machine, machine.tick(time.monotonic()))
-            except (DirectoryUnavailable, EdgewiseError) as exc:
+            except EdgewiseError as exc:
                 log.warning("migration %s: %s", machine.offer.migration_id, exc)
         await asyncio.sleep(SEND_TIMEOUT_S)
         self._targets.pop(machine.offer.migration_id, None)
