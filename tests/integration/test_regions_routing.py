@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
 from conftest import MakeNode
+from edgewise.host.build import build_actor
 from edgewise.regions.nats_cluster import SuperCluster
 from regions_harness import two_regions
 
@@ -129,3 +131,39 @@ async def test_an_actor_made_before_its_node_joined_is_claimed_on_first_use(
         status, again = await put_actor(http, b.url, key)
         assert (status, again["actor_id"]) == (200, info.actor_id)
         assert not b.node.has_actor(info.actor_id)
+
+
+MAYFLY = r"""
+#include "edgewise.h"
+
+void ew_on_action(ew_turn *t, ew_str name, ew_reader *args, uint32_t argc) {
+    ew_destroy(t);
+    ew_reply_ok_null(t);
+}
+"""
+
+
+async def test_an_actor_that_destroys_itself_frees_its_key_in_every_region(
+    make_node: MakeNode, nats_cluster: SuperCluster, tmp_path: Path
+) -> None:
+    folder = tmp_path / "mayfly"
+    folder.mkdir()
+    (folder / "mayfly.c").write_text(MAYFLY)
+    (folder / "actor.toml").write_text(
+        '[actor]\nname = "mayfly"\nlanguage = "c"\nsources = ["mayfly.c"]\n'
+    )
+    wasm = build_actor(folder).wasm_path.read_bytes()
+    key = uuid.uuid4().hex
+    async with two_regions(make_node, nats_cluster) as regions, aiohttp.ClientSession() as http:
+        a, b = regions["a"], regions["b"]
+        for region in (a, b):
+            await region.node.deploy(wasm, "mayfly")
+        async with http.put(f"{a.url}/v1/actors", json={"name": "mayfly", "key": [key]}) as r:
+            first = (await r.json())["actor_id"]
+        path = f"/v1/actors/{first}/actions/die"
+        async with http.post(b.url + path, json={"args": []}) as response:
+            assert response.status == 200  # through b, to a, where it destroyed itself
+        assert not a.node.has_actor(first)
+        async with http.put(f"{b.url}/v1/actors", json={"name": "mayfly", "key": [key]}) as r:
+            second = await r.json()
+        assert r.status == 200 and second["created"] is True and second["actor_id"] != first
