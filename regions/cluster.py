@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from edgewise.host.actors import Node
 from edgewise.host.transports.api import Api
+from edgewise.host.transports.routes import make_api
 from edgewise.regions.directory import Directory, LocalDirectory
 from edgewise.regions.directory_nats import NatsDirectory
 from edgewise.regions.forward import Forwarder
@@ -31,7 +32,7 @@ class Member:
     _closed: bool = field(default=False)
 
     def api(self) -> Api:
-        return Api(self.node, self.router, self.forwarder, self.migrations)
+        return make_api(self.node, self.router, self.forwarder, self.migrations)
 
     async def close(self) -> None:
         if not self._closed:

@@ -16,6 +16,7 @@ from edgewise.host.actors import Node
 from edgewise.host.errors import ListenFailed, RequestInvalid, RequestTooLarge
 from edgewise.host.transports.api import Api, ApiRequest, ApiResponse, SocketTarget, error_reply
 from edgewise.host.transports.h3 import H3Server, start_h3_server
+from edgewise.host.transports.routes import make_api
 from edgewise.host.transports.tls import TlsFiles
 from edgewise.host.transports.websocket import SocketHandler
 
@@ -135,7 +136,7 @@ async def _close_sockets(app: web.Application) -> None:
 def create_app(node: Node, api: Api | None = None) -> web.Application:
     limits = node.config.limits
     app = web.Application(client_max_size=max(limits.max_message_bytes, limits.max_module_bytes))
-    app[API] = api or Api(node)
+    app[API] = api or make_api(node)
     app[ALT_SVC] = AltSvc()
     app[SOCKETS] = set()
     app.on_shutdown.append(_close_sockets)
@@ -176,8 +177,8 @@ async def start_server(
     node: Node, host: str, port: int, *, tls: TlsFiles | None = None, api: Api | None = None
 ) -> RunningServer:
     """Serve ``node`` on TCP ``host:port`` (port 0 picks a free port) and, given ``tls`` and
-    ``[http3] enabled``, HTTP/3 on the same port number over UDP. ``api`` (default ``Api(node)``)
-    is where a cluster node brings its router and forwarder."""
+    ``[http3] enabled``, HTTP/3 on the same port number over UDP. ``api`` (default
+    ``make_api(node)``) is where a cluster node brings its router and forwarder."""
     app = create_app(node, api)
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_TIMEOUT_S)
     await runner.setup()
