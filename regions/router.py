@@ -98,7 +98,6 @@ class Router:
         if owner.placement.node == node.node_id:
             if actor_id in self.incoming and node.has_actor(actor_id):
                 self.owned_here(actor_id, owner)  # flipped to us before the source told us
-                self.incoming.discard(actor_id)
                 return Local(node.get(actor_id), False)
             if actor_id in self.incoming or retried:
                 raise OwnerUnreachable(f"actor {actor_id} is recorded here but has no data")
@@ -111,10 +110,11 @@ class Router:
     async def where(self, actor_id: str, *, fresh: bool = False) -> Remote | None:
         """None if the actor is served here, else the node that owns it; ``fresh`` reads the
         owner from the directory even if a cached one exists (a peer sent us the request)."""
-        moved = self.node.moved_to(actor_id)
-        here = moved is None and actor_id not in self.incoming and self.node.has_actor(actor_id)
-        if here and await self._verify(actor_id):
-            return None
+        if self.node.moved_to(actor_id) is None and actor_id not in self.incoming:
+            if actor_id in self._verified:  # the common case: no storage read per request
+                return None
+            if self.node.has_actor(actor_id) and await self._verify(actor_id):
+                return None
         if fresh:
             self._owners.pop(actor_id, None)
         owner = await self._owner(actor_id, wait=False)
@@ -126,7 +126,6 @@ class Router:
             return Remote(self.topology.node(owner.placement.node), actor_id)
         if actor_id in self.incoming and self.node.has_actor(actor_id):
             self.owned_here(actor_id, owner)  # flipped to us before the source told us
-            self.incoming.discard(actor_id)
             return None
         raise ActorNotFound(f"actor {actor_id} does not exist")
 
@@ -148,6 +147,7 @@ class Router:
 
     def owned_here(self, actor_id: str, owner: Owner) -> None:
         """This node became the actor's owner (a migration ended here)."""
+        self.incoming.discard(actor_id)
         self._owners[actor_id] = owner
         self._verified.add(actor_id)
 

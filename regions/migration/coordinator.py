@@ -215,7 +215,8 @@ class Migrations:
                 owner = await self._directory.owner(actor_id)
                 if owner is not None:
                     self._router.owned_here(actor_id, owner)
-                self._router.incoming.discard(actor_id)
+                else:  # no record: the first access claims it (Router._verify)
+                    self._router.incoming.discard(actor_id)
             elif isinstance(command, DiscardActor):
                 if self._node.has_actor(actor_id):
                     await self._node.drop_local(actor_id)
