@@ -61,12 +61,11 @@ class Forwarder:
 
     async def request(self, request: ApiRequest, target: NodeEntry, max_body: int) -> ApiResponse:
         body = await request.read_body(max_body, "body") if request.has_body else None
-        query = [(name, value) for name, values in request.query.items() for value in values]
         try:
             async with self._http().request(
                 request.method,
                 target.url + request.path,
-                params=query,
+                params=_query(request),
                 data=body,
                 headers=self._headers(request),
             ) as answer:
@@ -87,11 +86,10 @@ class Forwarder:
         max_message_bytes: int,
     ) -> None:
         """Copy frames between ``client`` and the owner's socket for the same path."""
-        query = [(name, value) for name, values in request.query.items() for value in values]
         try:
             owner = await self._http().ws_connect(
                 target.url + request.path,
-                params=query,
+                params=_query(request),
                 headers=self._headers(request),
                 max_msg_size=2 * max_message_bytes + 1024,
             )
@@ -115,6 +113,11 @@ class Forwarder:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+
+def _query(request: ApiRequest) -> list[tuple[str, str]]:
+    """The query as pairs, a repeated name (``key``) once per value, in order."""
+    return [(name, value) for name, values in request.query.items() for value in values]
 
 
 async def _client_to_owner(client: FrameSocket, owner: Any, text: bool) -> None:
