@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from edgewise.host.actors import Node
 from edgewise.host.transports.http import RunningServer, start_server
 from edgewise.regions.cluster import Member, join, open_directory
@@ -17,6 +18,14 @@ from edgewise.regions.topology import Topology, topology_from_dict
 
 SECRET = "test-cluster-secret-0123456789"
 LOCATIONS = {"a": (48.86, 2.35), "b": (40.71, -74.01)}
+
+
+async def migrate(node: RegionNode, actor_id: str, body: Any) -> tuple[int, Any]:
+    """``POST /v1/actors/{id}/migrate`` with ``body`` to ``node``: status and decoded answer."""
+    async with aiohttp.ClientSession() as http:
+        url = f"{node.url}/v1/actors/{actor_id}/migrate"
+        async with http.post(url, json=body) as response:
+            return response.status, await response.json()
 
 
 @dataclass

@@ -29,16 +29,18 @@ FIGURE_KEYS = {
 }
 
 
-async def _run_bench(*flags: str) -> tuple[int, str, str]:
+async def _run_bench(
+    *flags: str, script: str = "node_vs_floor.py", timeout_s: float = 60
+) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        str(BENCH / "node_vs_floor.py"),
+        str(BENCH / script),
         *flags,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        out, err = await asyncio.wait_for(proc.communicate(), 60)
+        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
     except TimeoutError:
         proc.kill()
         await proc.wait()
@@ -165,16 +167,8 @@ def test_a_short_soak_of_a_real_node_runs_clean() -> None:
 
 @pytest.mark.timeout(120)
 async def test_quick_http3_run_prints_both_transports() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(BENCH / "h3_vs_h1.py"),
-        "--quick",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 100)
-    assert proc.returncode == 0, err.decode()
-    table = out.decode()
+    code, table, err = await _run_bench("--quick", script="h3_vs_h1.py", timeout_s=100)
+    assert code == 0, err
     for figure in ("new connection + GET", "sequential action", "WebSocket round trip",
                    "server CPU per request"):  # fmt: skip
         assert figure in table
@@ -183,16 +177,8 @@ async def test_quick_http3_run_prints_both_transports() -> None:
 
 @pytest.mark.timeout(150)
 async def test_quick_regions_run_prints_every_figure() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(BENCH / "regions_migration.py"),
-        "--quick",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(proc.communicate(), 140)
-    assert proc.returncode == 0, err.decode()[-2000:]
-    table = out.decode()
+    code, table, err = await _run_bench("--quick", script="regions_migration.py", timeout_s=140)
+    assert code == 0, err[-2000:]
     for figure in ("migration, 1 KiB state", "turns held", "before follow-the-user",
                    "the actor followed its user"):  # fmt: skip
         assert figure in table

@@ -11,25 +11,17 @@ import string
 import uuid
 from typing import Any
 
-import aiohttp
 import pytest
 from conftest import MakeNode
 from edgewise.client import Client
 from edgewise.regions.directory import Directory
 from edgewise.regions.nats_cluster import SuperCluster
 from faulty_directory import FaultyDirectory
-from regions_harness import RegionNode, Regions, two_regions
+from regions_harness import RegionNode, Regions, migrate, two_regions
 
 pytestmark = pytest.mark.timeout(120)
 
 CHUNK = 256 * 1024
-
-
-async def migrate(node: RegionNode, actor_id: str, to: str) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as http:
-        url = f"{node.url}/v1/actors/{actor_id}/migrate"
-        async with http.post(url, json={"to": to}) as response:
-            return response.status, await response.json()
 
 
 async def counter_in_a(regions: Regions, count: int) -> str:
@@ -56,7 +48,7 @@ async def test_a_region_that_is_down_fails_the_migration_and_changes_nothing(
     async with two_regions(make_node, nats_cluster) as regions:
         actor_id = await counter_in_a(regions, 5)
         await regions.stop("b")
-        status, answer = await migrate(regions["a"], actor_id, "b")
+        status, answer = await migrate(regions["a"], actor_id, {"to": "b"})
         assert (status, answer["error"]["code"]) == (409, "migration.failed")
         assert "did not answer" in answer["error"]["message"]
         assert await owners(regions, actor_id) == ["a"]
@@ -82,7 +74,7 @@ async def test_a_flip_whose_answer_was_lost_is_settled_by_reading_the_owner(
     async with two_regions(make_node, nats_cluster, wrap=faulty_in_a(faulty)) as regions:
         actor_id = await counter_in_a(regions, 7)
         faulty["a"].lose_flip_answer = True
-        status, answer = await migrate(regions["a"], actor_id, "b")
+        status, answer = await migrate(regions["a"], actor_id, {"to": "b"})
         assert status == 200, answer
         assert await owners(regions, actor_id) == ["b"]
         assert await count_via(regions["a"], actor_id) == 7
@@ -96,7 +88,7 @@ async def test_a_directory_outage_at_the_flip_holds_the_actor_until_it_can_tell(
         actor_id = await counter_in_a(regions, 3)
         faulty["a"].fail_flip, faulty["a"].outage_s = True, 1.5
         waiting = asyncio.create_task(count_via(regions["a"], actor_id))
-        status, answer = await migrate(regions["a"], actor_id, "b")
+        status, answer = await migrate(regions["a"], actor_id, {"to": "b"})
         assert (status, answer["error"]["code"]) == (409, "migration.failed")
         assert "did not happen" in answer["error"]["message"]
         assert await asyncio.wait_for(waiting, 10) == 3  # it waited, then ran at a
@@ -117,7 +109,7 @@ async def test_a_source_restarted_with_its_old_copy_never_serves_it(
         await a.node.hold(actor_id)
         stale = await a.node.export_actor(actor_id, tmp_path / "stale.sst")
         a.node.release(actor_id)
-        status, answer = await migrate(a, actor_id, "b")
+        status, answer = await migrate(a, actor_id, {"to": "b"})
         assert status == 200, answer
         assert await count_via(regions["b"], actor_id) == 4
         async with Client(regions["b"].url, transport="h1") as client:
@@ -137,7 +129,7 @@ async def test_a_killed_nats_server_of_the_directory_region_does_not_stop_a_migr
         nats_cluster.kill("a-1")
         try:
             for _ in range(60):  # if it led the bucket, JetStream elects another leader first
-                status, answer = await migrate(regions["a"], actor_id, "b")
+                status, answer = await migrate(regions["a"], actor_id, {"to": "b"})
                 if status != 503:
                     break
                 await asyncio.sleep(0.5)
@@ -196,7 +188,7 @@ async def test_a_node_killed_mid_stream_leaves_the_actor_at_the_source(
 ) -> None:
     async with two_regions(make_node, nats_cluster) as regions:
         actor_id, last = await chat_room_in_a(regions, 24 * CHUNK)
-        moving = asyncio.create_task(migrate(regions["a"], actor_id, "b"))
+        moving = asyncio.create_task(migrate(regions["a"], actor_id, {"to": "b"}))
         await when_streaming(regions, actor_id)
         await regions.stop(killed)
         if killed == "b":
@@ -224,7 +216,7 @@ async def test_a_target_killed_right_after_the_flip_owns_the_actor_after_restart
             await regions.stop("b")
 
         faulty["a"].after_flip = kill_target
-        status, answer = await migrate(regions["a"], actor_id, "b")
+        status, answer = await migrate(regions["a"], actor_id, {"to": "b"})
         assert status == 200, answer  # the flip is what counts: b owns it
         assert not regions["a"].node.has_actor(actor_id)
         await regions.start("b", data_dir)
@@ -245,10 +237,10 @@ async def test_the_whole_directory_region_down_at_the_flip_then_back(
     with SuperCluster(["a", "b"], tmp_path / "nats") as nats:
         async with two_regions(make_node, nats) as regions:
             actor_id, last = await chat_room_in_a(regions, 24 * CHUNK)
-            status, answer = await migrate(regions["a"], actor_id, "mars")
+            status, answer = await migrate(regions["a"], actor_id, {"to": "mars"})
             assert status == 404
             directory_servers = ["a-1", "a-2", "a-3"]
-            moving = asyncio.create_task(migrate(regions["a"], actor_id, "b"))
+            moving = asyncio.create_task(migrate(regions["a"], actor_id, {"to": "b"}))
             await when_streaming(regions, actor_id)
             for name in directory_servers:
                 nats.kill(name)

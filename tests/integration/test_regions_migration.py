@@ -8,25 +8,17 @@ import asyncio
 import uuid
 from typing import Any
 
-import aiohttp
 import pytest
 from conftest import MakeNode
 from edgewise.client import Client, EdgewiseClientError, ReconnectPolicy
 from edgewise.regions.nats_cluster import SuperCluster
-from regions_harness import RegionNode, two_regions
+from regions_harness import migrate, two_regions
 
 pytestmark = pytest.mark.timeout(90)
 
 FAST = ReconnectPolicy(max_attempts=20, base_delay_s=0.01, max_delay_s=0.1)
 LOAD_S = 0.4
 WAIT_S = 5.0
-
-
-async def migrate(node: RegionNode, actor_id: str, body: Any) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as http:
-        url = f"{node.url}/v1/actors/{actor_id}/migrate"
-        async with http.post(url, json=body) as response:
-            return response.status, await response.json()
 
 
 class Load:
