@@ -14,10 +14,10 @@ import json
 import math
 import re
 import signal
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import cbor2
 
@@ -29,6 +29,18 @@ LOG_TAIL_LINES = 20
 
 class BenchFailed(Exception):
     """A server did not start, stopped early or answered wrongly: the run cannot go on."""
+
+
+T = TypeVar("T")
+
+
+def run_event_loop(main: Coroutine[Any, Any, T]) -> T:
+    """Run ``main`` on uvloop when it is installed (as the node does), else on asyncio's loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
 
 
 def encode(encoding: str, value: Any) -> bytes:

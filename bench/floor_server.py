@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import cbor2
-from _common import CONTENT_TYPES, decode, encode
+from _common import CONTENT_TYPES, decode, encode, run_event_loop
 from aiohttp import WSMsgType, web
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -308,12 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address (%(default)s)")
     parser.add_argument("--port", type=int, default=0, help="TCP port, 0 for any (%(default)s)")
     args = parser.parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:
-        asyncio.run(serve(args.host, args.port))
-    else:
-        uvloop.run(serve(args.host, args.port))
+    run_event_loop(serve(args.host, args.port))
     sys.exit(0)
 
 

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from _common import BenchFailed, ServerProcess, latency_ms
+from _common import BenchFailed, ServerProcess, latency_ms, run_event_loop
 from edgewise.client import Client
 from edgewise.client.h3 import H3Transport
 
@@ -193,12 +193,7 @@ def table(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:
-        results = asyncio.run(run(args))
-    else:
-        results = uvloop.run(run(args))
+    results = run_event_loop(run(args))
     print(table(results))
     return 0
 

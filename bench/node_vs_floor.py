@@ -21,7 +21,7 @@ from typing import Any
 
 import _scenarios as sc
 import aiohttp
-from _common import BenchFailed, ServerProcess
+from _common import BenchFailed, ServerProcess, run_event_loop
 from _report import render_table, summary_rows
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -195,12 +195,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    try:
-        import uvloop
-    except ImportError:
-        results = asyncio.run(run(args))
-    else:
-        results = uvloop.run(run(args))
+    results = run_event_loop(run(args))
     rows = summary_rows(results)
     print(render_table(rows))
     for label in ("floor", "node"):
