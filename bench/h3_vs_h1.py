@@ -17,7 +17,6 @@ Every loop is bounded by a count and ``--max-seconds``. See bench/README.md for 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import tempfile
 import time
@@ -28,10 +27,8 @@ from typing import Any
 from _common import BenchFailed, ServerProcess, latency_ms, run_event_loop
 from edgewise.client import Client
 from edgewise.client.h3 import H3Transport
+from node_vs_floor import ADMIN_TOKEN, counter_wasm
 
-BENCH_DIR = Path(__file__).resolve().parent
-REPO_DIR = BENCH_DIR.parent
-ADMIN_TOKEN = "bench-admin-token"
 CLOCK_TICKS = 100  # os.sysconf("SC_CLK_TCK") on Linux
 
 
@@ -125,18 +122,11 @@ async def websocket(url: str, kind: str, ca: str, args: argparse.Namespace) -> l
             return await timed(args.calls, args.max_seconds, lambda: conn.call("increment", 1))
 
 
-async def deploy(url: str) -> None:
-    out = Path(tempfile.mkdtemp(prefix="edgewise-bench-build-"))
-    build = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "edgewise.host.cli.main", "build",
-        str(REPO_DIR / "examples" / "counter"), "--out", str(out),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    output, _ = await asyncio.wait_for(build.communicate(), 300)
-    if build.returncode != 0:
-        raise BenchFailed(f"edgewise build failed:\n{output.decode(errors='replace')}")
+async def deploy(url: str, work: Path) -> None:
+    """Build the counter (as node_vs_floor.py does) and deploy it through the admin route."""
+    wasm = await counter_wasm(work)
     async with Client(url, transport="h1", admin_token=ADMIN_TOKEN) as admin:
-        await admin.deploy("counter", (out / "counter.wasm").read_bytes())
+        await admin.deploy("counter", wasm)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -151,7 +141,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         argv = [sys.executable, "-m", "edgewise.host.cli.main", "serve", "--config", str(config)]
         server = ServerProcess("node", argv, work / "stderr.log")
         async with server:
-            await deploy(server.url)
+            await deploy(server.url, work)
             ca = str(data / "tls" / "dev-ca.pem")
             results: dict[str, Any] = {}
             for kind in ("h1", "h3"):
