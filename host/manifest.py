@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 ABI_VERSION = 1
-LANGUAGES = ("c", "zig")
+LANGUAGES = ("c", "zig", "python")
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 
 _I32, _I64 = 0x7F, 0x7E

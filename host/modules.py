@@ -20,7 +20,7 @@ from pathlib import Path
 from edgewise.host.actors.storage_gate import commit, storage_errors
 from edgewise.host.errors import ClientFault, HostFault, ModuleInvalid, ModuleNotFound
 from edgewise.host.manifest import Manifest
-from edgewise.host.sandbox import Module, Sandbox
+from edgewise.host.sandbox import GuestModule, Sandbox
 from edgewise.host.sandbox.cache import write_atomically
 from edgewise.storage import Store
 
@@ -43,7 +43,7 @@ class ModuleRegistry:
         self._sandbox = sandbox
         self._store = store
         self._directory = directory
-        self._modules: dict[str, Module] = {}
+        self._modules: dict[str, GuestModule] = {}
         self._manifests: dict[str, Manifest] = {}
 
     def load_all(self) -> None:
@@ -89,7 +89,7 @@ class ModuleRegistry:
         await commit(self._store, ws)
         return self._install(name, module, len(wasm), language, actions)
 
-    def module(self, name: str) -> Module:
+    def module(self, name: str) -> GuestModule:
         module = self._modules.get(name)
         if module is None:
             raise ModuleNotFound(f"no module named {name!r} is deployed")
@@ -101,7 +101,7 @@ class ModuleRegistry:
     def _install(
         self,
         name: str,
-        module: Module,
+        module: GuestModule,
         size_bytes: int,
         language: str,
         actions: tuple[str, ...] | None,

@@ -48,7 +48,7 @@ from edgewise.host.errors import (
     NodeStopping,
     UserError,
 )
-from edgewise.host.sandbox import Instance, Module
+from edgewise.host.sandbox import GuestInstance, GuestModule
 from edgewise.host.sandbox.abi import ActorIdentity, TurnEnvelope, TurnResult
 from edgewise.storage import ActorMeta, AlarmEntry, Store, WriteSet
 from edgewise.storage.errors import KeyInvalid, ValueInvalid
@@ -77,14 +77,14 @@ class ActivationServices:
 
 
 class Activation:
-    def __init__(self, meta: ActorMeta, module: Module, services: ActivationServices) -> None:
+    def __init__(self, meta: ActorMeta, module: GuestModule, services: ActivationServices) -> None:
         self.meta = meta
         self._module = module
         self._services = services
         self._identity = ActorIdentity(meta.actor_id, meta.name, meta.key)
         self.lifecycle = Lifecycle(meta.actor_id, now_ms())
         self.mailbox = Mailbox(meta.actor_id, services.mailbox_capacity)
-        self._instance: Instance | None = None
+        self._instance: GuestInstance | None = None
         self._stopping = False
         self._left = False
         self._worker = asyncio.get_running_loop().create_task(self._work())
@@ -254,7 +254,7 @@ class Activation:
             raise HostFault("internal error while running the turn") from exc
 
     async def _run_turn(
-        self, instance: Instance, envelope: TurnEnvelope, ws: WriteSet
+        self, instance: GuestInstance, envelope: TurnEnvelope, ws: WriteSet
     ) -> TurnResult:
         services = self._services
         if not services.placement.runs_inline(self.actor_id):

@@ -7,6 +7,12 @@ that file atomically. A cache file wasmtime refuses (corrupt, other wasmtime ver
 by a fresh compile. The compiled module is pre-linked against the ``ew`` host imports (defined once
 per Sandbox on the fast path) into an ``InstancePre``, so ``Module.instantiate`` only makes a Store.
 Every failure of the bytes is ``ModuleInvalid`` (``module.invalid``).
+
+Components (Python guests, ``component.py``) take the same road with their own magic: compiling one
+takes seconds (an 18 MB Python component about 6-10 s), so a compiled component is also kept for
+the whole process (``_COMPONENTS``): a second node in the same process, or a redeploy, reuses it.
+Loading one checks its world and instantiates it once, so a component that cannot run is refused
+at deploy, not at its first call.
 """
 
 from __future__ import annotations
@@ -20,15 +26,24 @@ from pathlib import Path
 
 import wasmtime
 from edgewise.host.config import LimitsConfig
-from edgewise.host.errors import ModuleInvalid
+from edgewise.host.errors import GuestFault, ModuleInvalid
 from edgewise.host.manifest import abi_problems
+from edgewise.host.sandbox.component import (
+    COMPONENT_MAGIC,
+    ComponentInstance,
+    ComponentModule,
+    check_world,
+)
 from edgewise.host.sandbox.engine import shared_engine
 from edgewise.host.sandbox.fastcall import define_imports
 from edgewise.host.sandbox.imports import HOST_IMPORTS
 from edgewise.host.sandbox.instance import Instance
+from wasmtime.component import Component
 
 WASM_MAGIC = b"\x00asm\x01\x00\x00\x00"
 _log = logging.getLogger(__name__)
+_COMPONENTS: dict[str, Component] = {}
+_components_lock = threading.Lock()
 
 
 class Module:
@@ -53,7 +68,7 @@ class Sandbox:
         self._engine = shared_engine()
         self._linker: wasmtime.Linker | None = wasmtime.Linker(self._engine)
         define_imports(self._linker, HOST_IMPORTS)
-        self._modules: dict[str, Module] = {}
+        self._modules: dict[str, Module | ComponentModule] = {}
         self._lock = threading.Lock()
 
     def __enter__(self) -> Sandbox:
@@ -69,7 +84,7 @@ class Sandbox:
         if linker is not None:
             linker.close()
 
-    def load(self, wasm: bytes) -> Module:
+    def load(self, wasm: bytes) -> Module | ComponentModule:
         """Validate, compile (or fetch from the cache) and pre-link ``wasm``."""
         self._check_bytes(wasm)
         digest = hashlib.sha256(wasm).hexdigest()
@@ -77,7 +92,9 @@ class Sandbox:
             if self._linker is None:
                 raise ValueError("sandbox is closed")
             module = self._modules.get(digest)
-            if module is None:
+            if module is None and bytes(wasm[:8]) == COMPONENT_MAGIC:
+                module = self._modules[digest] = self._load_component(wasm, digest)
+            elif module is None:
                 problems = abi_problems(wasm)
                 if problems:
                     raise ModuleInvalid(
@@ -98,8 +115,40 @@ class Sandbox:
             raise ModuleInvalid(
                 f"module is {len(wasm)} bytes, limit is {self._limits.max_module_bytes}"
             )
-        if bytes(wasm[:8]) != WASM_MAGIC:
-            raise ModuleInvalid("not a WebAssembly module (bad magic or version)")
+        if bytes(wasm[:8]) not in (WASM_MAGIC, COMPONENT_MAGIC):
+            raise ModuleInvalid("not a WebAssembly module or component (bad magic or version)")
+
+    def _load_component(self, wasm: bytes, digest: str) -> ComponentModule:
+        with _components_lock:
+            component = _COMPONENTS.get(digest)
+            if component is None:
+                component = self._compiled_component(wasm, digest)
+                check_world(component)
+                _COMPONENTS[digest] = component
+        try:
+            ComponentInstance(component, self._limits).close()
+        except GuestFault as exc:
+            raise ModuleInvalid(f"component cannot start: {exc.message}") from None
+        return ComponentModule(digest, component, self._limits)
+
+    def _compiled_component(self, wasm: bytes, digest: str) -> Component:
+        path = self._cache_dir / f"{digest}.cwasm"
+        if path.exists():
+            try:
+                return Component.deserialize_file(self._engine, str(path))
+            except wasmtime.WasmtimeError:
+                _log.warning("component cache file %s is unusable; recompiling", path.name)
+        _log.info(
+            "compiling a %.1f MB component (%s): this takes seconds, once per module",
+            len(wasm) / 1e6,
+            digest[:12],
+        )
+        try:
+            compiled = Component(self._engine, bytes(wasm))
+        except wasmtime.WasmtimeError as exc:
+            raise ModuleInvalid(f"component does not compile: {_first_line(exc)}") from None
+        self._store_cache(path, compiled)
+        return compiled
 
     def _compiled(self, wasm: bytes, digest: str) -> wasmtime.Module:
         path = self._cache_dir / f"{digest}.cwasm"
@@ -115,7 +164,7 @@ class Sandbox:
         self._store_cache(path, compiled)
         return compiled
 
-    def _store_cache(self, path: Path, compiled: wasmtime.Module) -> None:
+    def _store_cache(self, path: Path, compiled: wasmtime.Module | Component) -> None:
         try:
             write_atomically(path, compiled.serialize(), durable=False)
         except OSError as exc:
