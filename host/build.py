@@ -1,9 +1,13 @@
 """Build an actor directory (``actor.toml`` + sources) into ``NAME.wasm`` + ``NAME.manifest.json``.
 
-`read_actor_spec` validates ``actor.toml``; `build_actor` compiles with the ``zig`` toolchain from
-the ``ziglang`` package (``python -m ziglang``), linking every ``c/*.c`` file of the guest SDK
-(``guest-sdk/`` beside this package, or at ``$EDGEWISE_GUEST_SDK``), then checks the output against
-guest ABI v1 with `abi_problems` and writes the manifest. Every failure raises `BuildFailed` with a
+`read_actor_spec` validates ``actor.toml``; `build_actor` compiles C and Zig with the ``zig``
+toolchain from the ``ziglang`` package (``python -m ziglang``), linking every ``c/*.c`` file of the
+guest SDK (``guest-sdk/`` beside this package, or at ``$EDGEWISE_GUEST_SDK``), then checks the
+output against guest ABI v1 with `abi_problems`. Python actors become components: a generated entry
+module (``python/edgewise_main.py`` in the output folder) imports the actor's first source and
+hands it to the SDK's ``world_for``; ``componentize-py`` bundles it with the SDK and CPython
+against the WIT world of ``guest-sdk/python/wit`` (about 10 s, 18 MB). Then the manifest is
+written. Every failure raises `BuildFailed` with a
 message that says what to fix, including the compiler's own error text.
 """
 
@@ -29,6 +33,7 @@ from edgewise.host.manifest import (
     abi_problems,
     manifest_filename,
 )
+from edgewise.host.sandbox.component import COMPONENT_MAGIC
 
 COMPILE_TIMEOUT_S = 600.0
 
@@ -97,8 +102,8 @@ def _sources(toml_path: Path, actor_dir: Path, raw: Any) -> tuple[Path, ...]:
     for path in paths:
         if not path.is_file():
             raise BuildFailed(f"{toml_path}: source {path} not found")
-        if path.suffix not in (".c", ".zig"):
-            raise BuildFailed(f"{toml_path}: source {path.name} is neither .c nor .zig")
+        if path.suffix not in (".c", ".zig", ".py"):
+            raise BuildFailed(f"{toml_path}: source {path.name} is not .c, .zig or .py")
     return paths
 
 
@@ -119,7 +124,35 @@ def sdk_c_sources(sdk: Path) -> list[str]:
     return [str(path) for path in sorted((sdk / "c").glob("*.c"))]
 
 
+PYTHON_ENTRY = "edgewise_main"
+
+
+def python_command(spec: ActorSpec, sdk: Path, wasm_path: Path) -> list[str]:
+    """Write the entry module next to ``wasm_path`` and return the componentize-py command."""
+    if any(s.suffix != ".py" for s in spec.sources):
+        raise BuildFailed(f"actor {spec.name}: a Python actor has only .py sources")
+    module = spec.sources[0].stem
+    if not module.isidentifier():
+        raise BuildFailed(f"actor {spec.name}: {spec.sources[0].name} is not an importable name")
+    entry_dir = wasm_path.parent / "python"
+    entry_dir.mkdir(exist_ok=True)
+    (entry_dir / f"{PYTHON_ENTRY}.py").write_text(
+        '"""Written by edgewise build: the component\'s entry point."""\n\n'
+        f"import {module} as actor_module\n"
+        "from edgewise_actor.world import world_for\n\n"
+        "WitWorld = world_for(actor_module)\n",
+        encoding="utf-8",
+    )
+    python_sdk = sdk / "python"
+    return [sys.executable, "-c", "from componentize_py import script; script()",
+            "-d", str(python_sdk / "wit"), "-w", "actor", "componentize", PYTHON_ENTRY,
+            "-p", str(entry_dir), "-p", str(spec.sources[0].parent), "-p", str(python_sdk),
+            "-o", str(wasm_path)]  # fmt: skip
+
+
 def compile_command(spec: ActorSpec, sdk: Path, wasm_path: Path) -> list[str]:
+    if spec.language == "python":
+        return python_command(spec, sdk, wasm_path)
     zig = [sys.executable, "-m", "ziglang"]
     c_sdk = sdk / "c"
     c_sources = [str(s) for s in spec.sources if s.suffix == ".c"]
@@ -138,9 +171,10 @@ def compile_command(spec: ActorSpec, sdk: Path, wasm_path: Path) -> list[str]:
             f"-Mroot={roots[0]}", f"-Medgewise={sdk / 'zig' / 'edgewise.zig'}"]  # fmt: skip
 
 
-def _run_compiler(command: list[str], out_dir: Path, name: str) -> None:
-    if importlib.util.find_spec("ziglang") is None:
-        raise BuildFailed("toolchain missing: pip install ziglang")
+def _run_compiler(command: list[str], out_dir: Path, name: str, language: str) -> None:
+    toolchain = "componentize_py" if language == "python" else "ziglang"
+    if importlib.util.find_spec(toolchain) is None:
+        raise BuildFailed(f"toolchain missing: pip install {toolchain.replace('_', '-')}")
     env = dict(os.environ)
     env["ZIG_GLOBAL_CACHE_DIR"] = str(zig_cache_dir())
     env["ZIG_LOCAL_CACHE_DIR"] = str(out_dir / ".zig-cache")
@@ -172,9 +206,9 @@ def build_actor(actor_dir: Path, out_dir: Path | None = None) -> BuildResult:
         raise BuildFailed(f"guest SDK not found at {sdk} (set EDGEWISE_GUEST_SDK)")
     wasm_path = out / f"{spec.name}.wasm"
     wasm_path.unlink(missing_ok=True)
-    _run_compiler(compile_command(spec, sdk, wasm_path), out, spec.name)
+    _run_compiler(compile_command(spec, sdk, wasm_path), out, spec.name, spec.language)
     wasm = wasm_path.read_bytes()
-    problems = abi_problems(wasm)
+    problems = _component_problems(wasm) if spec.language == "python" else abi_problems(wasm)
     if problems:
         wasm_path.unlink()
         raise BuildFailed(f"actor {spec.name} does not satisfy guest ABI v1: {'; '.join(problems)}")
@@ -189,6 +223,11 @@ def build_actor(actor_dir: Path, out_dir: Path | None = None) -> BuildResult:
     manifest_path = out / manifest_filename(spec.name)
     manifest_path.write_text(manifest.to_json(), encoding="utf-8")
     return BuildResult(wasm_path=wasm_path, manifest_path=manifest_path, manifest=manifest)
+
+
+def _component_problems(wasm: bytes) -> list[str]:
+    """The world itself is checked at deploy (it needs a compile of several seconds)."""
+    return [] if wasm[:8] == COMPONENT_MAGIC else ["the output is not a WebAssembly component"]
 
 
 def build_actors(dirs: Iterable[Path]) -> list[BuildResult]:
