@@ -46,10 +46,19 @@ from edgewise.host.sandbox.component_call import (
 )
 from edgewise.host.sandbox.engine import epoch_ticks, shared_engine
 from edgewise.host.sandbox.imports import COMPONENT_IMPORTS, TurnContext, TurnHost
-from wasmtime.component import Component, Linker
+from wasmtime.component import (
+    U8,
+    Component,
+    FuncType,
+    Linker,
+    ListType,
+    ResultType,
+    VariantType,
+)
 
 COMPONENT_MAGIC = b"\x00asm\x0d\x00\x01\x00"
 WASI_PREFIX = "wasi:"
+FAULT_CASES = frozenset({"out-of-memory", "uncaught"})
 # wasmtime bounds the values copied across the component boundary in one call ("hostcall fuel")
 COPY_LIMIT_TEXT = "too much data is being copied between the host and the guest"
 _log = logging.getLogger(__name__)
@@ -70,16 +79,36 @@ def shared_linker() -> Linker:
 
 
 def check_world(component: Component) -> None:
-    """Raise ModuleInvalid unless ``component`` exports ``turn`` and imports only what we give."""
+    """Raise ModuleInvalid unless ``component`` exports ``turn`` with the world's type and imports
+    nothing beyond the host interface and WASI."""
     engine = shared_engine()
     kind = component.type
-    if TURN_EXPORT not in kind.exports(engine):
-        raise ModuleInvalid(
-            f"component does not export {TURN_EXPORT!r} of the world edgewise:actor/actor@1.0.0"
-        )
     for name in kind.imports(engine):
         if name != HOST_INTERFACE and not name.startswith(WASI_PREFIX):
             raise ModuleInvalid(f"component imports {name!r}, which the host does not provide")
+    turn = kind.exports(engine).get(TURN_EXPORT)
+    if turn is None or not _is_turn(turn.ty):
+        raise ModuleInvalid(
+            f"component does not export {TURN_EXPORT!r} as the world edgewise:actor/actor@1.0.0 "
+            "does: func(envelope: list<u8>) -> result<list<u8>, fault>"
+        )
+
+
+def _is_turn(ty: object) -> bool:
+    if not isinstance(ty, FuncType) or len(ty.params) != 1:
+        return False
+    result = ty.result
+    return (
+        _is_bytes(ty.params[0][1])
+        and isinstance(result, ResultType)
+        and _is_bytes(result.ok)
+        and isinstance(result.err, VariantType)
+        and {name for name, _ in result.err.cases} == FAULT_CASES
+    )
+
+
+def _is_bytes(ty: object) -> bool:
+    return isinstance(ty, ListType) and isinstance(ty.element, U8)
 
 
 class ComponentModule:
