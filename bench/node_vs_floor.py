@@ -109,10 +109,10 @@ def floor_process(work: Path) -> ServerProcess:
     return ServerProcess("floor", argv, work / "floor-stderr.log")
 
 
-async def counter_wasm(work: Path) -> bytes:
-    """Build examples/counter with `edgewise build` into the work folder; returns the module."""
-    out = work / "build"
-    argv = ["-m", "edgewise.host.cli.main", "build", str(REPO_DIR / "examples" / "counter")]
+async def counter_wasm(work: Path, example: str = "counter") -> bytes:
+    """Build examples/<example> with `edgewise build` into the work folder; returns the module."""
+    out = work / f"build-{example}"
+    argv = ["-m", "edgewise.host.cli.main", "build", str(REPO_DIR / "examples" / example)]
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         *argv,
@@ -124,7 +124,7 @@ async def counter_wasm(work: Path) -> bytes:
     output, _ = await asyncio.wait_for(proc.communicate(), BUILD_TIMEOUT_S)
     if proc.returncode != 0:
         raise BenchFailed(f"edgewise build failed:\n{output.decode(errors='replace')}")
-    return (out / "counter.wasm").read_bytes()
+    return (out / f"{example}.wasm").read_bytes()
 
 
 async def deploy(session: aiohttp.ClientSession, url: str, wasm: bytes) -> None:

@@ -103,9 +103,11 @@ def test_build_of_a_missing_folder_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_dev_serves_every_example_by_default(examples_copy: Path) -> None:
+    # The Python examples are built (componentize-py) and compiled (wasmtime) on the way: ~30 s.
     node = NodeProcess.start(
         ["dev", "--port", "0", "--data-dir", str(examples_copy / "data")],
         examples_copy / "dev.log",
+        timeout_s=240.0,
     )
 
     async def calls() -> None:
@@ -116,6 +118,12 @@ def test_dev_serves_every_example_by_default(examples_copy: Path) -> None:
             url = f"{node.url}/v1/gateway/chat_room/actions/history?key=lobby"
             async with session.post(url, json={"args": [10]}) as response:
                 assert (await response.json()) == {"output": []}
+            url = f"{node.url}/v1/gateway/counter_py/actions/increment?key=tour"
+            async with session.post(url, json={"args": [3]}) as response:
+                assert (await response.json()) == {"output": 3}
+            url = f"{node.url}/v1/gateway/agent_memory/actions/count?key=me"
+            async with session.post(url, json={"args": []}) as response:
+                assert (await response.json()) == {"output": 0}
 
     async def over_http3() -> None:
         authority = str(examples_copy / "data" / "tls" / "dev-ca.pem")
