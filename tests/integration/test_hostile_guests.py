@@ -19,7 +19,7 @@ from wire import Wire, open_wire
 
 pytestmark = pytest.mark.timeout(120)
 
-HOSTILE = Path(__file__).resolve().parents[1] / "guests" / "hostile"
+GUESTS = Path(__file__).resolve().parents[1] / "guests"
 
 # A module that satisfies the ABI but answers every turn with bytes that are not CBOR.
 GARBAGE_RESULT = wasmtime.wat2wasm(
@@ -36,13 +36,23 @@ GARBAGE_RESULT = wasmtime.wat2wasm(
 MISSING_EXPORTS = wasmtime.wat2wasm('(module (memory (export "memory") 1))')
 
 
+@pytest.fixture(scope="session")
+def hostile_guests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    """The C and the Python hostile guest, built once."""
+    built = {}
+    for name in ("hostile", "hostile_py"):
+        out = tmp_path_factory.mktemp(name)
+        built[name] = build_actor(GUESTS / name, out).wasm_path.read_bytes()
+    return built
+
+
 @pytest.fixture
 async def server(
-    make_node: MakeNode, tmp_path: Path, tls: TlsFiles
+    make_node: MakeNode, hostile_guests: dict[str, bytes], tls: TlsFiles
 ) -> AsyncIterator[RunningServer]:
-    node = await make_node(limits={"max_memory_bytes": 16 * 1024 * 1024, "turn_timeout_ms": 100})
-    built = build_actor(HOSTILE, tmp_path / "hostile-out")
-    await node.deploy(built.wasm_path.read_bytes(), "hostile")
+    node = await make_node(limits={"max_memory_bytes": 32 * 1024 * 1024, "turn_timeout_ms": 100})
+    for name, wasm in hostile_guests.items():
+        await node.deploy(wasm, name)
     await node.deploy(bytes(GARBAGE_RESULT), "garbage")
     running = await start_server(node, "127.0.0.1", 0, tls=tls)
     yield running
@@ -68,22 +78,29 @@ async def call(wire: Wire, name: str, action: str, *args: Any) -> tuple[int, Any
 
 
 @pytest.mark.parametrize(
-    ("action", "code"),
+    ("guest", "action", "code"),
     [
-        ("loop", "guest.timeout"),
-        ("hog", "guest.out_of_memory"),
-        ("recurse", "guest.trapped"),
-        ("trap", "guest.trapped"),
-        ("bad_pointer", "guest.bad_pointer"),
-        ("huge_reply", "guest.too_large"),
+        ("hostile", "loop", "guest.timeout"),
+        ("hostile", "hog", "guest.out_of_memory"),
+        ("hostile", "recurse", "guest.trapped"),
+        ("hostile", "trap", "guest.trapped"),
+        ("hostile", "bad_pointer", "guest.bad_pointer"),
+        ("hostile", "huge_reply", "guest.too_large"),
+        ("hostile_py", "loop", "guest.timeout"),
+        ("hostile_py", "hog", "guest.out_of_memory"),
+        ("hostile_py", "recurse", "guest.trapped"),
+        ("hostile_py", "raise", "guest.trapped"),
+        ("hostile_py", "huge_reply", "guest.too_large"),
     ],
 )
-async def test_a_misbehaving_turn_fails_alone(wire: Wire, action: str, code: str) -> None:
-    assert await call(wire, "hostile", "set", 7) == (200, {"output": 7})
-    status, body = await call(wire, "hostile", action)
+async def test_a_misbehaving_turn_fails_alone(
+    wire: Wire, guest: str, action: str, code: str
+) -> None:
+    assert await call(wire, guest, "set", 7) == (200, {"output": 7})
+    status, body = await call(wire, guest, action)
     assert status == 500, body
     assert body["error"]["code"] == code
-    assert await call(wire, "hostile", "get") == (200, {"output": 7})
+    assert await call(wire, guest, "get") == (200, {"output": 7})
     assert await call(wire, "counter", "increment", 1) == (200, {"output": 1})
 
 
