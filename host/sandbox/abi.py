@@ -62,9 +62,13 @@ class TurnEnvelope:
         """The CBOR map of spec section 2.
 
         Raises ValueError for an envelope missing what its kind needs (a host bug) and
-        RequestInvalid for an input, argument or parameter that has no CBOR form.
+        RequestInvalid for an input, argument or parameter that has no CBOR form or holds an
+        integer outside i64.
         """
         fields = self._fields()
+        for key in ("input", "args", "params", "payload"):
+            if key in fields:
+                _check_i64(fields[key], key)
         try:
             return bytes(cbor2.dumps(fields))
         except (cbor2.CBOREncodeError, TypeError, ValueError) as exc:
@@ -92,6 +96,19 @@ class TurnEnvelope:
                 raise ValueError("an alarm turn needs the alarm's name")
             fields.update(alarm=self.alarm, payload=self.payload)
         return fields
+
+
+def _check_i64(value: Any, where: str) -> None:
+    """Refuse integers the spec cannot carry (CBOR integers of ABI v1 are within i64)."""
+    if type(value) is int:
+        if not I64_MIN <= value <= I64_MAX:
+            raise RequestInvalid(f"turn {where} holds an integer outside the signed 64-bit range")
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_i64(item, where)
+    elif isinstance(value, dict):
+        for item in value.values():
+            _check_i64(item, where)
 
 
 @dataclass(frozen=True)

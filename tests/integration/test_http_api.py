@@ -101,6 +101,14 @@ async def test_actions_and_gateway(api: Api) -> None:
     assert answer == {"output": 1}
 
 
+async def test_an_integer_beyond_i64_is_refused_before_the_turn(api: Api) -> None:
+    actor_id = await api.counter()
+    path = f"/v1/actors/{actor_id}/actions/increment"
+    message = await api.error(400, "request.invalid", "POST", path, {"args": [2**64 - 1]})
+    assert "64-bit" in message
+    assert await api.ok("POST", path, {"args": [2**63 - 1]}) == {"output": 2**63 - 1}
+
+
 async def test_listing_pages(api: Api) -> None:
     ids = sorted([await api.counter(f"k{i}") for i in range(5)])
     first = await api.ok("GET", "/v1/actors", params={"name": "counter", "limit": "3"})

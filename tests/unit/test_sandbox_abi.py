@@ -57,6 +57,25 @@ def test_envelope_refuses_what_cbor_cannot_carry() -> None:
 @pytest.mark.parametrize(
     "envelope",
     [
+        TurnEnvelope("action", ACTOR, 5, action="x", args=(2**64 - 1,)),
+        TurnEnvelope("action", ACTOR, 5, action="x", args=([{"n": -(2**63) - 1}],)),
+        TurnEnvelope("create", ACTOR, 5, input={"big": 2**70}),
+        TurnEnvelope("connect", ACTOR, 5, conn=1, params=[2**63]),
+    ],
+)
+def test_envelope_refuses_integers_outside_i64(envelope: TurnEnvelope) -> None:
+    with pytest.raises(RequestInvalid, match="outside the signed 64-bit range"):
+        envelope.encode()
+
+
+def test_envelope_carries_the_ends_of_i64() -> None:
+    envelope = TurnEnvelope("action", ACTOR, 5, action="x", args=(2**63 - 1, -(2**63)))
+    assert cbor2.loads(envelope.encode())["args"] == [2**63 - 1, -(2**63)]
+
+
+@pytest.mark.parametrize(
+    "envelope",
+    [
         TurnEnvelope("action", ACTOR, 5),
         TurnEnvelope("alarm", ACTOR, 5),
         TurnEnvelope("dance", ACTOR, 5),  # type: ignore[arg-type]
