@@ -7,8 +7,10 @@ output against guest ABI v1 with `abi_problems`. Python actors become components
 module (``python/edgewise_main.py`` in the output folder) imports the actor's first source and
 hands it to the SDK's ``world_for``; ``componentize-py`` bundles it with the SDK and CPython
 against the WIT world of ``guest-sdk/python/wit`` (about 10 s, 18 MB). Then the manifest is
-written. Every failure raises `BuildFailed` with a
-message that says what to fix, including the compiler's own error text.
+written. An actor whose output is newer than every input (its folder and the guest SDK it uses)
+is not built again (``BuildResult.rebuilt`` is False): componentize-py's output differs from one
+run to the next, and a new digest would cost the node a new compile. Every failure raises
+`BuildFailed` with a message that says what to fix, including the compiler's own error text.
 """
 
 from __future__ import annotations
@@ -53,6 +55,18 @@ class BuildResult:
     wasm_path: Path
     manifest_path: Path
     manifest: Manifest
+    rebuilt: bool = True
+
+
+SCRATCH_FOLDERS = frozenset({"out", "__pycache__", ".zig-cache", ".mypy_cache"})
+
+
+def source_files(folder: Path) -> list[Path]:
+    """Every file under ``folder`` that a build reads (not outputs, caches or bytecode)."""
+    return [
+        p for p in folder.rglob("*")
+        if p.is_file() and not SCRATCH_FOLDERS.intersection(p.relative_to(folder).parts)
+    ]  # fmt: skip
 
 
 def guest_sdk_dir() -> Path:
@@ -178,6 +192,7 @@ def _run_compiler(command: list[str], out_dir: Path, name: str, language: str) -
     env = dict(os.environ)
     env["ZIG_GLOBAL_CACHE_DIR"] = str(zig_cache_dir())
     env["ZIG_LOCAL_CACHE_DIR"] = str(out_dir / ".zig-cache")
+    env["RUST_BACKTRACE"] = "0"  # componentize-py: the guest's traceback, not the tool's stack
     try:
         done = subprocess.run(
             command, env=env, capture_output=True, text=True, timeout=COMPILE_TIMEOUT_S, check=False
@@ -205,6 +220,10 @@ def build_actor(actor_dir: Path, out_dir: Path | None = None) -> BuildResult:
     if not (sdk / "c" / "edgewise.h").is_file() or not sdk_c_sources(sdk):
         raise BuildFailed(f"guest SDK not found at {sdk} (set EDGEWISE_GUEST_SDK)")
     wasm_path = out / f"{spec.name}.wasm"
+    manifest_path = out / manifest_filename(spec.name)
+    current = _up_to_date(actor_dir, spec, sdk, wasm_path, manifest_path)
+    if current is not None:
+        return BuildResult(wasm_path, manifest_path, current, rebuilt=False)
     wasm_path.unlink(missing_ok=True)
     _run_compiler(compile_command(spec, sdk, wasm_path), out, spec.name, spec.language)
     wasm = wasm_path.read_bytes()
@@ -220,9 +239,32 @@ def build_actor(actor_dir: Path, out_dir: Path | None = None) -> BuildResult:
         sha256=hashlib.sha256(wasm).hexdigest(),
         size_bytes=len(wasm),
     )
-    manifest_path = out / manifest_filename(spec.name)
     manifest_path.write_text(manifest.to_json(), encoding="utf-8")
     return BuildResult(wasm_path=wasm_path, manifest_path=manifest_path, manifest=manifest)
+
+
+def _up_to_date(
+    actor_dir: Path, spec: ActorSpec, sdk: Path, wasm_path: Path, manifest_path: Path
+) -> Manifest | None:
+    """The manifest of a previous build that is newer than every input, else None."""
+    try:
+        built_ns = min(wasm_path.stat().st_mtime_ns, manifest_path.stat().st_mtime_ns)
+        manifest = Manifest.from_json(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    sdk_parts = ("python",) if spec.language == "python" else ("c", spec.language)
+    inputs = [actor_dir / "actor.toml", *spec.sources, *source_files(actor_dir)]
+    for part in dict.fromkeys(sdk_parts):
+        inputs += source_files(sdk / part)
+    newest_ns = max(p.stat().st_mtime_ns for p in inputs)
+    if newest_ns >= built_ns or (manifest.name, manifest.language, manifest.actions) != (
+        spec.name,
+        spec.language,
+        spec.actions,
+    ):
+        return None
+    digest = hashlib.sha256(wasm_path.read_bytes()).hexdigest()
+    return manifest if digest == manifest.sha256 else None
 
 
 def _component_problems(wasm: bytes) -> list[str]:

@@ -169,7 +169,8 @@ def _build(args: argparse.Namespace) -> int:
     for actor_dir in args.actor_dirs:
         result = build_actor(actor_dir, args.out)
         m = result.manifest
-        print(f"built {m.name}: {result.wasm_path} ({m.size_bytes} bytes, sha256 {m.sha256[:12]})")
+        done = "built" if result.rebuilt else "up to date:"
+        print(f"{done} {m.name}: {result.wasm_path} ({m.size_bytes} bytes, sha256 {m.sha256[:12]})")
     return 0
 
 

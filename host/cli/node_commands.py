@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from edgewise.host.actors import Node
-from edgewise.host.build import BuildResult, build_actor
+from edgewise.host.build import BuildResult, build_actor, source_files
 from edgewise.host.config import ActorsConfig, Config, NodeConfig, load_config
 from edgewise.host.errors import ConfigInvalid, EdgewiseError
 from edgewise.host.transports.http import start_server
@@ -66,7 +66,8 @@ def _build_all(dirs: list[Path]) -> list[BuildResult]:
     for actor_dir in dirs:
         print(f"building {actor_dir} ...", flush=True)
         result = build_actor(actor_dir)
-        print(f"  {result.manifest.name}: {result.wasm_path}", flush=True)
+        state = "" if result.rebuilt else " (up to date)"
+        print(f"  {result.manifest.name}: {result.wasm_path}{state}", flush=True)
         results.append(result)
     return results
 
@@ -77,8 +78,7 @@ async def _deploy(node: Node, result: BuildResult) -> None:
 
 
 def _source_stamp(actor_dir: Path) -> tuple[tuple[str, int], ...]:
-    files = (p for p in actor_dir.rglob("*") if p.is_file() and "out" not in p.parts)
-    return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in files))
+    return tuple(sorted((str(p), p.stat().st_mtime_ns) for p in source_files(actor_dir)))
 
 
 async def _watch(node: Node, dirs: list[Path]) -> None:

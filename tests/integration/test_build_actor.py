@@ -77,7 +77,7 @@ def test_missing_actor_toml(tmp_path: Path) -> None:
         ('[actor]\nname = "x"\nlanguage = "c"\nsources = ["gone.c"]\n', "gone.c not found"),
         ('[actor]\nname = "x"\nlanguage = "c"\nsources = ["main.c"]\nactions = [1]\n', "actions"),
         ('[actor]\nname = "x"\nlanguage = "c"\nsources = ["main.c"]\nport = 1\n', "unknown key"),
-        ('[actor]\nname = "x"\nlanguage = "c"\nsources = ["notes.txt"]\n', "neither .c nor .zig"),
+        ('[actor]\nname = "x"\nlanguage = "c"\nsources = ["notes.txt"]\n', "not .c, .zig or .py"),
     ],
 )
 def test_bad_actor_toml(tmp_path: Path, toml: str, needle: str) -> None:
@@ -172,3 +172,46 @@ def test_missing_toolchain_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     monkeypatch.setitem(sys.modules, "ziglang", None)  # as if the package were not installed
     with pytest.raises(BuildFailed, match="toolchain missing: pip install ziglang"):
         build_actor(c_actor(tmp_path, "int x;\n"))
+
+
+def test_an_up_to_date_actor_is_not_built_again(tmp_path: Path) -> None:
+    actor_dir = tmp_path / "counter"
+    shutil.copytree(EXAMPLES / "counter", actor_dir, ignore=shutil.ignore_patterns("out"))
+    first = build_actor(actor_dir)
+    again = build_actor(actor_dir)
+    assert (first.rebuilt, again.rebuilt) == (True, False)
+    assert again.manifest == first.manifest
+    source = actor_dir / "counter.c"
+    source.write_text(source.read_text() + "\n/* touched */\n")
+    assert build_actor(actor_dir).rebuilt
+    first.wasm_path.write_bytes(b"spoiled")
+    rebuilt = build_actor(actor_dir)
+    assert rebuilt.rebuilt and abi_problems(rebuilt.wasm_path.read_bytes()) == []
+
+
+def python_actor(folder: Path, source: str) -> Path:
+    toml = '[actor]\nname = "probe"\nlanguage = "python"\nsources = ["probe.py"]\n'
+    return write_actor(folder, toml, {"probe.py": source})
+
+
+@pytest.mark.parametrize(
+    ("source", "needle"),
+    [
+        ("def broken(:\n", "SyntaxError"),
+        ("x = 1\n", "Actor"),
+    ],
+)
+def test_a_python_actor_that_cannot_load_fails_its_build(
+    tmp_path: Path, source: str, needle: str
+) -> None:
+    with pytest.raises(BuildFailed) as failed:
+        build_actor(python_actor(tmp_path / "probe", source))
+    assert "probe failed to compile" in failed.value.message
+    assert needle in failed.value.message
+
+
+def test_a_python_actor_has_only_python_sources(tmp_path: Path) -> None:
+    toml = '[actor]\nname = "probe"\nlanguage = "python"\nsources = ["probe.py", "x.c"]\n'
+    actor_dir = write_actor(tmp_path / "probe", toml, {"probe.py": "", "x.c": ""})
+    with pytest.raises(BuildFailed, match="a Python actor has only .py sources"):
+        build_actor(actor_dir)
