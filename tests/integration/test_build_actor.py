@@ -213,5 +213,5 @@ def test_a_python_actor_that_cannot_load_fails_its_build(
 def test_a_python_actor_has_only_python_sources(tmp_path: Path) -> None:
     toml = '[actor]\nname = "probe"\nlanguage = "python"\nsources = ["probe.py", "x.c"]\n'
     actor_dir = write_actor(tmp_path / "probe", toml, {"probe.py": "", "x.c": ""})
-    with pytest.raises(BuildFailed, match="a Python actor has only .py sources"):
+    with pytest.raises(BuildFailed, match=r"a Python actor has only \.py sources"):
         build_actor(actor_dir)
