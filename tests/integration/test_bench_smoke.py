@@ -182,3 +182,13 @@ async def test_quick_regions_run_prints_every_figure() -> None:
     for figure in ("migration, 1 KiB state", "turns held", "before follow-the-user",
                    "the actor followed its user"):  # fmt: skip
         assert figure in table
+
+
+@pytest.mark.timeout(300)
+async def test_quick_python_run_prints_both_counters() -> None:
+    code, table, err = await _run_bench("--quick", script="python_vs_c.py", timeout_s=280)
+    assert code == 0, err[-2000:]
+    for figure in ("wake of a sleeping actor, p50", "sequential action, p50",
+                   "memory per active actor (RSS)"):  # fmt: skip
+        assert figure in table
+    assert "C counter" in table and "Python counter" in table
