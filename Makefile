@@ -32,6 +32,8 @@ typecheck: $(VENV)/.installed
 	for p in host storage client regions; do ln -s ../../../$$p build/typecheck/edgewise/$$p; done
 	cd build/typecheck && MYPYPATH=. ../../$(PY) -m mypy --strict --explicit-package-bases \
 		$(foreach p,$(TYPED),-p $(p))
+	MYPYPATH=guest-sdk/python $(PY) -m mypy --strict --cache-dir build/mypy-guests \
+		guest-sdk/python/edgewise_actor examples/*/*.py tests/guests/*/*.py
 
 test: lint typecheck examples
 	$(PY) -m pytest -q --timeout=300 tests

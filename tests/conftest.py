@@ -12,6 +12,8 @@
   HTTP/3 on the same UDP port; closed at the end of the test; ``server.url``.
 - ``transport``: ``"h1"`` then ``"h3"``: a test that takes it runs over both (``tests/wire.py``).
 - ``nats_cluster`` (session): a NATS super-cluster of regions ``a`` and ``b`` (3 servers each).
+- ``guest_builds`` (session): ``guest_builds["hostile_py"]`` builds the actor folder of that name
+  under ``tests/guests/`` (or ``examples/``) on first use and gives its wasm bytes.
 """
 
 from __future__ import annotations
@@ -94,3 +96,17 @@ def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SuperClus
     """Two regions, ``a`` and ``b``, of three real nats-servers each, joined by gateways."""
     with SuperCluster(["a", "b"], tmp_path_factory.mktemp("nats")) as cluster:
         yield cluster
+
+
+@pytest.fixture(scope="session")
+def guest_builds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    guests = Path(__file__).resolve().parent / "guests"
+
+    class Builds(dict[str, bytes]):
+        def __missing__(self, name: str) -> bytes:
+            folder = guests / name if (guests / name).is_dir() else EXAMPLES / name
+            out = tmp_path_factory.mktemp(f"{name}-out")
+            self[name] = build_actor(folder, out).wasm_path.read_bytes()
+            return self[name]
+
+    return Builds()

@@ -6,20 +6,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import wasmtime
 from conftest import MakeNode
-from edgewise.host.build import build_actor
 from edgewise.host.transports.http import RunningServer, start_server
 from edgewise.host.transports.tls import TlsFiles
 from wire import Wire, open_wire
 
 pytestmark = pytest.mark.timeout(120)
 
-GUESTS = Path(__file__).resolve().parents[1] / "guests"
 
 # A module that satisfies the ABI but answers every turn with bytes that are not CBOR.
 GARBAGE_RESULT = wasmtime.wat2wasm(
@@ -36,23 +33,13 @@ GARBAGE_RESULT = wasmtime.wat2wasm(
 MISSING_EXPORTS = wasmtime.wat2wasm('(module (memory (export "memory") 1))')
 
 
-@pytest.fixture(scope="session")
-def hostile_guests(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    """The C and the Python hostile guest, built once."""
-    built = {}
-    for name in ("hostile", "hostile_py"):
-        out = tmp_path_factory.mktemp(name)
-        built[name] = build_actor(GUESTS / name, out).wasm_path.read_bytes()
-    return built
-
-
 @pytest.fixture
 async def server(
-    make_node: MakeNode, hostile_guests: dict[str, bytes], tls: TlsFiles
+    make_node: MakeNode, guest_builds: dict[str, bytes], tls: TlsFiles
 ) -> AsyncIterator[RunningServer]:
     node = await make_node(limits={"max_memory_bytes": 32 * 1024 * 1024, "turn_timeout_ms": 100})
-    for name, wasm in hostile_guests.items():
-        await node.deploy(wasm, name)
+    for name in ("hostile", "hostile_py"):
+        await node.deploy(guest_builds[name], name)
     await node.deploy(bytes(GARBAGE_RESULT), "garbage")
     running = await start_server(node, "127.0.0.1", 0, tls=tls)
     yield running
