@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,9 @@ from pathlib import Path
 import pytest
 from conftest import MakeNode
 from edgewise.host.actors import Node
+from edgewise.host.config import LimitsConfig
 from edgewise.host.errors import GuestTrapped, UserError
+from edgewise.host.sandbox import Sandbox
 from recording_sink import RecordingSink
 
 pytestmark = pytest.mark.timeout(180)
@@ -54,6 +57,25 @@ async def test_a_python_deploy_compiles_off_the_event_loop_and_is_cached_on_disk
     assert loaded.returncode == 0, loaded.stderr
     assert loaded.stdout.strip() == manifest.sha256
     assert "compiling" not in loaded.stderr
+
+
+def resident_bytes() -> int:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_instances_of_one_component_share_its_memory_image(
+    tmp_path: Path, guest_builds: dict[str, bytes]
+) -> None:
+    with Sandbox(LimitsConfig(), tmp_path) as sandbox:
+        module = sandbox.load(guest_builds["counter_py"])
+        with module.instantiate():
+            pass
+        before = resident_bytes()
+        instances = [module.instantiate() for _ in range(40)]
+        grown = resident_bytes() - before
+        for instance in instances:
+            instance.close()
+    assert grown < 40 * 3 * 1024 * 1024, f"{grown / 40 / 1024:.0f} KiB per instance"
 
 
 async def test_an_uncaught_exception_is_logged_with_its_traceback(
