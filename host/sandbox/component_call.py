@@ -28,7 +28,7 @@ from wasmtime.component import Func, Linker
 HOST_INTERFACE = "edgewise:actor/host@1.0.0"
 TURN_EXPORT = "turn"
 
-_Val = ffi.wasmtime_component_val_t
+ComponentValue = _Val = ffi.wasmtime_component_val_t  # one value of the component C API
 _VAL_BYTES = ctypes.sizeof(_Val)
 _PAYLOAD = _Val.of.offset  # where a u8 element's byte sits inside its 32-byte value
 _LIST, _U8 = ffi.WASMTIME_COMPONENT_LIST.value, ffi.WASMTIME_COMPONENT_U8.value
@@ -58,8 +58,14 @@ def lower_bytes(val: Any, data: bytes) -> None:
         packed = bytearray(count * _VAL_BYTES)
         packed[0::_VAL_BYTES] = bytes((_U8,)) * count
         packed[_PAYLOAD::_VAL_BYTES] = data
-        ctypes.memmove(val.of.list.data, bytes(packed), len(packed))
+        source = (ctypes.c_char * len(packed)).from_buffer(packed)
+        ctypes.memmove(val.of.list.data, source, len(packed))
     val.kind = _LIST
+
+
+def release(val: Any) -> None:
+    """Free what ``val`` owns (its list, string or boxed values); ``val`` itself stays."""
+    ffi.wasmtime_component_val_delete(ctypes.byref(val))
 
 
 def lift_bytes(val: Any) -> bytes:
@@ -228,7 +234,7 @@ class ComponentCall:
             )
         finally:
             _current.call = previous
-            ffi.wasmtime_component_val_delete(ctypes.byref(params[0]))
+            release(params[0])
         if error:
             message = str(wasmtime.WasmtimeError._from_ptr(error))
             if self.fault is not None:
@@ -238,7 +244,7 @@ class ComponentCall:
         try:
             return _turn_answer(result)
         finally:
-            ffi.wasmtime_component_val_delete(ctypes.byref(result))
+            release(result)
             _check(ffi.wasmtime_component_func_post_return(func, context))
 
 
