@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from edgewise.client import Client
 from edgewise.host.build import build_actor
 from edgewise.host.errors import RequestInvalid
 from edgewise.host.manifest import Manifest
+from edgewise.host.sandbox.component import COMPONENT_MAGIC
 
 
 def _print(value: Any) -> None:
@@ -38,6 +40,13 @@ def deploy(args: argparse.Namespace) -> int:
 
     language = manifest.language if manifest else None
     actions = manifest.actions if manifest else None
+    if wasm[:8] == COMPONENT_MAGIC:
+        print(
+            f"deploying {name}: a {len(wasm) / 1e6:.1f} MB component; the node compiles a new "
+            "one once, which takes several seconds ...",
+            file=sys.stderr,
+            flush=True,
+        )
 
     async def go() -> Any:
         async with Client(args.url, admin_token=args.token, transport="h1") as client:
