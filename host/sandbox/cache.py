@@ -10,7 +10,8 @@ Every failure of the bytes is ``ModuleInvalid`` (``module.invalid``).
 
 Components (Python guests, ``component.py``) take the same road with their own magic: compiling one
 takes seconds (an 18 MB Python component about 6-10 s), so a compiled component is also kept for
-the whole process (``_COMPONENTS``): a second node in the same process, or a redeploy, reuses it.
+the process (``_COMPONENTS``, the ``SHARED_COMPONENTS`` most recently loaded): a second node in
+the same process, or a redeploy, reuses it without a compile.
 Loading one checks its world and instantiates it once, so a component that cannot run is refused
 at deploy, not at its first call.
 """
@@ -22,6 +23,7 @@ import logging
 import os
 import tempfile
 import threading
+from collections import OrderedDict
 from pathlib import Path
 
 import wasmtime
@@ -42,7 +44,8 @@ from wasmtime.component import Component
 
 WASM_MAGIC = b"\x00asm\x01\x00\x00\x00"
 _log = logging.getLogger(__name__)
-_COMPONENTS: dict[str, Component] = {}
+SHARED_COMPONENTS = 8
+_COMPONENTS: OrderedDict[str, Component] = OrderedDict()
 _components_lock = threading.Lock()
 
 
@@ -121,10 +124,14 @@ class Sandbox:
     def _load_component(self, wasm: bytes, digest: str) -> ComponentModule:
         with _components_lock:
             component = _COMPONENTS.get(digest)
-            if component is None:
+            if component is not None:
+                _COMPONENTS.move_to_end(digest)
+            else:
                 component = self._compiled_component(wasm, digest)
                 check_world(component)
                 _COMPONENTS[digest] = component
+                if len(_COMPONENTS) > SHARED_COMPONENTS:
+                    _COMPONENTS.popitem(last=False)
         try:
             ComponentInstance(component, self._limits).close()
         except GuestFault as exc:
