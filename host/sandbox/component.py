@@ -13,8 +13,7 @@ epoch interrupt is ``guest.timeout``; any other trap ``guest.trapped``; the gues
 (the exception's text goes to the node's log, not to the caller); wasmtime's bound on the data
 one call copies across the boundary (a few MiB) is ``guest.too_large``. Bytes cross the boundary
 at about 50 ns per byte (wasmtime's C API holds each byte as one 32-byte value), inside the turn's
-CPU deadline. After any failure inside the
-guest the instance is closed and must be replaced.
+CPU deadline. After any failure inside the guest the instance is closed and must be replaced.
 """
 
 from __future__ import annotations
