@@ -11,7 +11,6 @@ each Store gets a generous epoch deadline before every call into the guest.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from pathlib import Path
@@ -22,9 +21,9 @@ import pytest
 import wasmtime
 from edgewise.host.build import BuildResult, build_actor
 from edgewise.host.sandbox.engine import epoch_ticks, shared_engine
+from vectors import VECTORS, load_vector
 
 REPO = Path(__file__).resolve().parents[2]
-VECTORS = REPO / "guest-sdk" / "abi" / "v1" / "vectors"
 ACTOR = {"id": "a" * 32, "name": "test", "key": ["k"]}
 NOW = 1_800_000_000_000
 I32, I64 = wasmtime.ValType.i32(), wasmtime.ValType.i64()
@@ -125,21 +124,6 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuildResult]:
         "echo_zig": REPO / "guest-sdk" / "zig" / "conformance" / "echo",
     }
     return {name: build_actor(d, out / name) for name, d in dirs.items()}
-
-
-def load_vector(stem: str) -> tuple[bytes, Any]:
-    raw = (VECTORS / f"{stem}.cbor").read_bytes()
-    return raw, from_json(json.loads((VECTORS / f"{stem}.json").read_text(encoding="utf-8")))
-
-
-def from_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"$bytes"}:
-            return bytes.fromhex(value["$bytes"])
-        return {k: from_json(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_json(v) for v in value]
-    return value
 
 
 ENVELOPE_STEMS = sorted(p.stem for p in VECTORS.glob("envelope_*.cbor"))
