@@ -28,7 +28,6 @@ from edgewise.host.errors import (
     EdgewiseError,
     GuestFault,
     GuestOutOfMemory,
-    GuestTimeout,
     GuestTooLarge,
     GuestTrapped,
     HostFault,
@@ -43,7 +42,8 @@ from edgewise.host.sandbox.component_call import (
     GuestFaulted,
     define_component_imports,
 )
-from edgewise.host.sandbox.engine import epoch_ticks, shared_engine
+from edgewise.host.sandbox.engine import shared_engine
+from edgewise.host.sandbox.guest_store import GuestStore
 from edgewise.host.sandbox.imports import COMPONENT_IMPORTS, TurnContext, TurnHost
 from wasmtime.component import (
     U8,
@@ -123,17 +123,14 @@ class ComponentModule:
         return ComponentInstance(self._component, self._limits)
 
 
-class ComponentInstance:
+class ComponentInstance(GuestStore):
     """One component instance in its own Store; context manager, ``close()`` idempotent."""
 
     def __init__(self, component: Component, limits: LimitsConfig) -> None:
-        self._limits = limits
-        self._deadline = epoch_ticks(limits.turn_timeout_ms)
-        store = wasmtime.Store(shared_engine())
-        store.set_limits(memory_size=limits.max_memory_bytes)
-        store.set_epoch_deadline(self._deadline)
+        super().__init__(limits)
+        store = self._store
+        assert store is not None
         store.set_wasi(wasmtime.WasiConfig())
-        self._store: wasmtime.Store | None = store
         try:
             instance = shared_linker().instantiate(store, component)
             func = instance.get_func(store, TURN_EXPORT)
@@ -144,21 +141,6 @@ class ComponentInstance:
             self.close()
             raise GuestTrapped(f"component has no export {TURN_EXPORT!r}")
         self._call = ComponentCall(store, func)
-
-    def __enter__(self) -> ComponentInstance:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._store is None
-
-    def close(self) -> None:
-        store, self._store = self._store, None
-        if store is not None:
-            store.close()
 
     def run_turn(
         self, envelope: TurnEnvelope, host: TurnHost, log: Callable[[int, str], None]
@@ -175,7 +157,7 @@ class ComponentInstance:
             answer = call.call_turn(data)
             return TurnResult.decode(self._result_bytes(answer, log))
         except ComponentFailed as exc:
-            fault: EdgewiseError = _trap_fault(str(exc), self._limits)
+            fault: EdgewiseError = self._trap_fault(str(exc))
         except EdgewiseError as exc:
             fault = exc
         except Exception as exc:
@@ -189,20 +171,24 @@ class ComponentInstance:
     def _result_bytes(self, answer: bytes | GuestFaulted, log: Callable[[int, str], None]) -> bytes:
         if isinstance(answer, GuestFaulted):
             raise _guest_fault(answer, self._limits, log)
-        if len(answer) > self._limits.max_message_bytes:
-            raise GuestTooLarge(
-                f"turn result is {len(answer)} bytes, "
-                f"limit is {self._limits.max_message_bytes} (max_message_bytes)"
-            )
+        self._check_result_size(len(answer))
         return answer
 
     def _instantiation_fault(self, message: str) -> GuestFault:
         if "exceeds memory limits" in message:
-            return GuestOutOfMemory(
-                "component needs more linear memory than max_memory_bytes "
-                f"({self._limits.max_memory_bytes} bytes)"
+            return self._memory_too_small("component")
+        return self._trap_fault(message, during="component could not be instantiated")
+
+    def _trap_fault(self, message: str, during: str = "guest trapped") -> GuestFault:
+        """Map wasmtime's error text (its last line names the trap) to a GuestFault."""
+        cause = _trap_cause(message)
+        if COPY_LIMIT_TEXT in cause:
+            return GuestTooLarge(
+                f"the guest moved more data across the host boundary than wasmtime allows ({cause})"
             )
-        return _trap_fault(message, self._limits, during="component could not be instantiated")
+        if cause == "interrupt":
+            return self._turn_timeout()
+        return GuestTrapped(f"{during}: {cause}")
 
 
 def _guest_fault(
@@ -215,20 +201,6 @@ def _guest_fault(
     log(3, f"uncaught exception: {answer.detail[:4096]}")
     name = answer.detail.split(":", 1)[0].strip()[:80]
     return GuestTrapped(f"guest raised an uncaught exception ({name or 'unknown'})")
-
-
-def _trap_fault(message: str, limits: LimitsConfig, during: str = "guest trapped") -> GuestFault:
-    """Map wasmtime's error text (its last line names the trap) to a GuestFault."""
-    cause = _trap_cause(message)
-    if COPY_LIMIT_TEXT in cause:
-        return GuestTooLarge(
-            f"the guest moved more data across the host boundary than wasmtime allows ({cause})"
-        )
-    if cause == "interrupt":
-        return GuestTimeout(
-            f"turn ran past its CPU deadline of {limits.turn_timeout_ms} ms (trap code interrupt)"
-        )
-    return GuestTrapped(f"{during}: {cause}")
 
 
 def _trap_cause(message: str) -> str:

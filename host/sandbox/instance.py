@@ -25,13 +25,12 @@ from edgewise.host.errors import (
     GuestFault,
     GuestOutOfMemory,
     GuestTimeout,
-    GuestTooLarge,
     GuestTrapped,
     HostFault,
 )
 from edgewise.host.sandbox.abi import TurnEnvelope, TurnResult
-from edgewise.host.sandbox.engine import epoch_ticks, shared_engine
 from edgewise.host.sandbox.fastcall import U32, CallTrapped, GuestCall
+from edgewise.host.sandbox.guest_store import GuestStore
 from edgewise.host.sandbox.imports import TurnContext, TurnHost
 
 WASM_PAGE_BYTES = 65536
@@ -42,35 +41,17 @@ def oom_margin(max_memory_bytes: int) -> int:
     return max(WASM_PAGE_BYTES, max_memory_bytes // 16)
 
 
-class Instance:
+class Instance(GuestStore):
     """A module instantiated in a fresh Store under ``limits``; context manager."""
 
     def __init__(self, pre: wasmtime.InstancePre, limits: LimitsConfig) -> None:
-        self._limits = limits
-        self._deadline = epoch_ticks(limits.turn_timeout_ms)
-        self._store: wasmtime.Store | None = wasmtime.Store(shared_engine())
-        self._store.set_limits(memory_size=limits.max_memory_bytes)
-        self._store.set_epoch_deadline(self._deadline)
+        super().__init__(limits)
+        assert self._store is not None
         try:
             self._call = GuestCall(pre, self._store)
         except CallTrapped as exc:
             self.close()
             raise self._instantiation_fault(exc) from None
-
-    def __enter__(self) -> Instance:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    @property
-    def closed(self) -> bool:
-        return self._store is None
-
-    def close(self) -> None:
-        store, self._store = self._store, None
-        if store is not None:
-            store.close()
 
     def run_turn(
         self, envelope: TurnEnvelope, host: TurnHost, log: Callable[[int, str], None]
@@ -106,11 +87,7 @@ class Instance:
         finally:
             call.turn = None
         result_ptr, result_len = packed >> 32, packed & U32
-        if result_len > self._limits.max_message_bytes:
-            raise GuestTooLarge(
-                f"turn result is {result_len} bytes, "
-                f"limit is {self._limits.max_message_bytes} (max_message_bytes)"
-            )
+        self._check_result_size(result_len)
         return call.read(result_ptr, result_len, "turn result")
 
     def _out_of_memory(self, what: str, detail: str) -> GuestOutOfMemory | None:
@@ -124,10 +101,7 @@ class Instance:
 
     def _trap_fault(self, exc: CallTrapped) -> GuestFault:
         if exc.code is wasmtime.TrapCode.INTERRUPT:
-            return GuestTimeout(
-                f"turn ran past its CPU deadline of {self._limits.turn_timeout_ms} ms "
-                "(trap code interrupt)"
-            )
+            return self._turn_timeout()
         detail = _describe(exc)
         return self._out_of_memory("guest trapped", detail) or GuestTrapped(
             f"guest trapped: {detail}"
@@ -137,10 +111,7 @@ class Instance:
         if exc.code is wasmtime.TrapCode.INTERRUPT:
             return GuestTimeout("module start ran past its CPU deadline (trap code interrupt)")
         if exc.code is None and "memory" in str(exc):
-            return GuestOutOfMemory(
-                "module needs more linear memory than max_memory_bytes "
-                f"({self._limits.max_memory_bytes} bytes)"
-            )
+            return self._memory_too_small("module")
         return GuestTrapped(f"module could not be instantiated: {_describe(exc)}")
 
 
